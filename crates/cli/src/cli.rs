@@ -1,0 +1,54 @@
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::commands;
+
+/// AegisClaw: a secure-by-default envelope for personal AI agents.
+///
+/// Every action an agent attempts (a command, a skill, an MCP tool call, a model call, a network
+/// connection, a secret read) goes through one gate: guardrails, a default-deny policy, human
+/// approval for risky actions, short-lived scoped secrets, a hardened sandbox, redaction of
+/// outputs and a tamper-evident audit log.
+#[derive(Debug, Parser)]
+#[command(
+    name = "aegisclaw",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// The AegisClaw home directory [default: ~/.aegisclaw]
+    #[arg(long, global = true, env = aegisclaw_core::HOME_ENV, value_name = "DIR")]
+    pub(crate) home: Option<PathBuf>,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Set up the home: detect this machine, choose a sandbox backend and a policy template
+    Init(commands::init::InitArgs),
+    /// Check the home, the configuration and every protection layer, with a fix for each problem
+    Doctor(commands::doctor::DoctorArgs),
+    /// Show, locate or validate the configuration
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+    /// Print a shell completion script
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the manual page, or write one page per command into a directory
+    Man(commands::man::ManArgs),
+}

@@ -1,0 +1,47 @@
+//! One module per command; `run` dispatches.
+
+pub(crate) mod completions;
+pub(crate) mod config;
+pub(crate) mod doctor;
+pub(crate) mod init;
+pub(crate) mod man;
+
+use std::process::ExitCode;
+
+use aegisclaw_core::{Config, Home};
+
+use crate::cli::{Cli, Command};
+use crate::error::with_hint;
+
+/// What every command may need: where the home is, and its configuration.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) home: Home,
+}
+
+impl Ctx {
+    /// Loads and validates `config.toml` (the embedded defaults when it does not exist).
+    pub(crate) fn config(&self) -> anyhow::Result<Config> {
+        Config::load(&self.home.config_file()).map_err(|e| {
+            with_hint(
+                format!("invalid configuration: {e}"),
+                "fix that key (see README.md, section Configuration), then check with `aegisclaw config validate`",
+            )
+        })
+    }
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let home = match cli.global.home {
+        Some(dir) => Home::at(dir),
+        None => Home::from_env()?,
+    };
+    let ctx = Ctx { home };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
+    }
+}

@@ -1,0 +1,4 @@
+mod cli;
+mod config;
+mod doctor;
+mod init;
