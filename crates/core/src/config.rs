@@ -13,6 +13,9 @@ use bytesize::ByteSize;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::action::Risk;
+use crate::scope::{BuiltinScope, HostRule, ScopeName};
+
 /// The whole configuration. See `README.md` ("Configuration") for a commented example.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +30,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub telemetry: TelemetryConfig,
     pub notifications: NotificationsConfig,
+    pub scopes: ScopesConfig,
 }
 
 /// `[sandbox]`: where actions run.
@@ -245,7 +249,30 @@ impl Default for ApprovalsConfig {
 pub struct NetworkConfig {
     /// Destinations every run may reach through the egress proxy: `host[:port]`, with
     /// `*.example.com` wildcards. Empty by default: nothing is reachable.
-    pub allow: Vec<String>,
+    pub allow: Vec<HostRule>,
+}
+
+/// `[scopes]`: scopes of your own, beside the built-in ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScopesConfig {
+    /// `[[scopes.custom]]` entries.
+    pub custom: Vec<CustomScopeConfig>,
+}
+
+/// `[[scopes.custom]]`: a scope name the policy may be asked about, and its risk.
+///
+/// A custom scope carries no enforcement of its own (no mount, no egress rule): it is a label
+/// the policy decides on, e.g. `jira.write` for a skill that edits Jira issues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomScopeConfig {
+    /// `domain.verb`, lowercase, not a built-in name.
+    pub name: ScopeName,
+    pub risk: Risk,
+    /// What granting it allows, shown by `aegisclaw policy` commands.
+    #[serde(default)]
+    pub description: String,
 }
 
 /// `[secrets]`: where secret values are kept.
@@ -611,9 +638,22 @@ impl Config {
                 "expected a positive duration such as \"8h\"".into(),
             );
         }
-        for (i, rule) in self.network.allow.iter().enumerate() {
-            if let Err(msg) = check_host_rule(rule) {
-                return fail(&format!("network.allow[{i}]"), msg);
+        for (i, custom) in self.scopes.custom.iter().enumerate() {
+            let key = format!("scopes.custom[{i}].name");
+            if BuiltinScope::from_name(custom.name.as_str()).is_some() {
+                return fail(
+                    &key,
+                    format!(
+                        "{} is a built-in scope; its risk cannot be redefined (choose another name)",
+                        custom.name
+                    ),
+                );
+            }
+            if self.scopes.custom[..i]
+                .iter()
+                .any(|c| c.name == custom.name)
+            {
+                return fail(&key, format!("{} is declared twice", custom.name));
             }
         }
         let vault = &self.secrets.vault;
@@ -674,46 +714,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// Checks a `host[:port]` egress rule: a DNS name (optionally `*.`-prefixed) or an IP literal
-/// (IPv6 in brackets), and a port from 1 to 65535.
-fn check_host_rule(rule: &str) -> Result<(), String> {
-    let expected = "expected host[:port], e.g. \"api.github.com:443\" or \"*.example.com\"";
-    let (host, port) = if let Some(rest) = rule.strip_prefix('[') {
-        let (ip, after) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("{expected}, got {rule:?}"))?;
-        if ip.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("{expected}, got {rule:?}"));
-        }
-        (None, after.strip_prefix(':'))
-    } else {
-        match rule.rsplit_once(':') {
-            Some((h, p)) => (Some(h), Some(p)),
-            None => (Some(rule), None),
-        }
-    };
-    if let Some(port) = port {
-        match port.parse::<u16>() {
-            Ok(p) if p > 0 => {}
-            _ => return Err(format!("{expected}; the port of {rule:?} is not 1-65535")),
-        }
-    }
-    if let Some(host) = host {
-        let name = host.strip_prefix("*.").unwrap_or(host);
-        let valid_label = |l: &str| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        };
-        if name.is_empty() || name.len() > 253 || !name.split('.').all(valid_label) {
-            return Err(format!("{expected}, got {rule:?}"));
-        }
-    }
-    Ok(())
 }
 
 /// 1-based line and column of a byte offset.

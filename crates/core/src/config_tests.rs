@@ -255,7 +255,7 @@ fn host_rules() {
         "[::1]",
         "127.0.0.1:80",
     ] {
-        assert_eq!(check_host_rule(ok), Ok(()), "{ok}");
+        assert!(HostRule::parse(ok).is_ok(), "{ok}");
     }
     for bad in [
         "",
@@ -269,6 +269,56 @@ fn host_rules() {
         "[zz]:1",
         "*.*.a.com",
     ] {
-        assert!(check_host_rule(bad).is_err(), "{bad}");
+        assert!(HostRule::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn network_allow_is_typed() {
+    let cfg = parse("[network]\nallow = [\"API.GitHub.com:443\", \"*.example.com\"]\n").unwrap();
+    let shown: Vec<String> = cfg.network.allow.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["api.github.com:443", "*.example.com"]);
+    assert!(cfg.network.allow[0].matches("api.github.com", 443));
+}
+
+#[test]
+fn custom_scopes() {
+    let cfg = parse(
+        "[[scopes.custom]]\nname = \"jira.write\"\nrisk = \"high\"\ndescription = \"edit Jira issues\"\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.scopes.custom[0].name.as_str(), "jira.write");
+    assert_eq!(cfg.scopes.custom[0].risk, Risk::High);
+    let cases: &[(&str, &str, usize, &str)] = &[
+        (
+            "[[scopes.custom]]\nname = \"shell.exec\"\nrisk = \"low\"\n",
+            "scopes.custom[0].name",
+            2,
+            "built-in",
+        ),
+        (
+            "[[scopes.custom]]\nname = \"a.b\"\nrisk = \"low\"\n[[scopes.custom]]\nname = \"a.b\"\nrisk = \"high\"\n",
+            "scopes.custom[1].name",
+            5,
+            "twice",
+        ),
+        (
+            "[[scopes.custom]]\nname = \"Jira.Write\"\nrisk = \"low\"\n",
+            "scopes.custom[0].name",
+            2,
+            "lowercase",
+        ),
+        (
+            "[[scopes.custom]]\nname = \"jira.write\"\nrisk = \"severe\"\n",
+            "scopes.custom[0].risk",
+            3,
+            "low",
+        ),
+    ];
+    for (src, key, line, needle) in cases {
+        let e = err(src);
+        assert_eq!(e.key.as_deref(), Some(*key), "{src}: {e}");
+        assert_eq!(e.position.map(|p| p.0), Some(*line), "{src}: {e}");
+        assert!(e.message.contains(needle), "{src}: {e}");
     }
 }
