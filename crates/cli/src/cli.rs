@@ -47,6 +47,12 @@ pub(crate) enum Command {
     /// Show, locate or validate the configuration
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
+    /// Sign, verify and inspect skills
+    #[command(subcommand)]
+    Skill(commands::skill::SkillCommand),
+    /// Manage the public keys trusted to sign skills
+    #[command(subcommand)]
+    Trust(commands::trust::TrustCommand),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory

@@ -16,6 +16,7 @@ pub const HOME_ENV: &str = "AEGISCLAW_HOME";
 /// keys/            age identity and log signing key (0600; never visible in a sandbox)
 /// secrets/         age-encrypted store
 /// skills/          installed skills
+/// trust/           public keys trusted to sign skills
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
@@ -72,6 +73,9 @@ impl Home {
     pub fn skills_dir(&self) -> PathBuf {
         self.root.join("skills")
     }
+    pub fn trust_dir(&self) -> PathBuf {
+        self.root.join("trust")
+    }
 
     /// Every directory of the layout, the root first.
     pub fn dirs(&self) -> Vec<PathBuf> {
@@ -82,6 +86,7 @@ impl Home {
             self.keys_dir(),
             self.secrets_dir(),
             self.skills_dir(),
+            self.trust_dir(),
         ]
     }
 

@@ -5,6 +5,8 @@ pub(crate) mod config;
 pub(crate) mod doctor;
 pub(crate) mod init;
 pub(crate) mod man;
+pub(crate) mod skill;
+pub(crate) mod trust;
 
 use std::process::ExitCode;
 
@@ -41,6 +43,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
+        Command::Skill(cmd) => skill::run(&ctx, cmd),
+        Command::Trust(cmd) => trust::run(&ctx, cmd),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

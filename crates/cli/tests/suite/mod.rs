@@ -2,3 +2,4 @@ mod cli;
 mod config;
 mod doctor;
 mod init;
+mod skill;
