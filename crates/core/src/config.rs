@@ -260,6 +260,13 @@ pub struct ScopesConfig {
     pub custom: Vec<CustomScopeConfig>,
 }
 
+impl ScopesConfig {
+    /// The names of the declared custom scopes (`domain.verb`).
+    pub fn custom_names(&self) -> Vec<&str> {
+        self.custom.iter().map(|c| c.name.as_str()).collect()
+    }
+}
+
 /// `[[scopes.custom]]`: a scope name the policy may be asked about, and its risk.
 ///
 /// A custom scope carries no enforcement of its own (no mount, no egress rule): it is a label

@@ -24,6 +24,24 @@ pub enum Error {
     #[error("invalid key name {0:?}: use letters, digits, '.', '_' and '-'")]
     BadName(String),
     #[error(transparent)]
+    Manifest(crate::manifest::ManifestError),
+    #[error("refusing skill {name}: {reason}")]
+    SignatureRejected { name: String, reason: String },
+    #[error(
+        "skill {0} is already installed; remove it first or install with --force to replace it"
+    )]
+    AlreadyInstalled(String),
+    #[error("no installed skill named {0:?}; `aegisclaw skill list` shows what is installed")]
+    NotInstalled(String),
+    #[error(
+        "installed skill {name} was changed after install: digest {found}, installed as {expected}; reinstall it"
+    )]
+    Tampered {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    #[error(transparent)]
     Core(#[from] aegisclaw_core::Error),
 }
 

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::digest::SkillDigest;
 use crate::error::{Error, Result};
@@ -23,7 +23,7 @@ const COSIGN_FILE: &str = "skill.sig";
 const MINISIGN_FILE: &str = "skill.minisig";
 
 /// What verification found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum SignatureStatus {
     /// No signature file.

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 
 use aegisclaw_core::fs::{PRIVATE_FILE_MODE, ensure_private_dir, write_atomic};
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
 /// A signature scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheme {
     /// ECDSA P-256 over SHA-256, DER, base64: what `cosign sign-blob --key` produces.

@@ -118,3 +118,80 @@ fn keygen_refuses_to_overwrite() {
         before
     );
 }
+
+#[test]
+fn install_list_info_remove() {
+    let t = TestHome::new();
+    t.init();
+    let dir = t.scratch().join("greeter");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("skill.yaml"),
+        "name: greeter\nversion: 0.3.1\ndescription: Greets someone\npublisher: Test Co\n\
+         entrypoint:\n  command: [/bin/echo, hello]\n  args: [\"{who}\"]\n\
+         parameters:\n  - name: who\n    type: string\n    default: world\n",
+    )
+    .unwrap();
+    let out = t.run(&["skill", "install", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("installed greeter 0.3.1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let list: Value = serde_json::from_slice(&t.run(&["skill", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list[0]["name"], "greeter");
+    assert_eq!(list[0]["signature"]["status"], "unsigned");
+    let info = t.run(&["skill", "info", "greeter"]);
+    assert_eq!(info.status.code(), Some(0), "{}", text(&info.stderr));
+    let shown = text(&info.stdout);
+    assert!(
+        shown.contains("Test Co") && shown.contains("--who"),
+        "{shown}"
+    );
+    let again = t.run(&["skill", "install", dir.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("already installed"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        t.run(&["skill", "remove", "greeter"]).status.code(),
+        Some(0)
+    );
+    let gone = t.run(&["skill", "info", "greeter"]);
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(
+        text(&gone.stderr).contains("no installed skill"),
+        "{}",
+        text(&gone.stderr)
+    );
+}
+
+#[test]
+fn install_rejects_a_differently_spelled_scope() {
+    let t = TestHome::new();
+    t.init();
+    let dir = t.scratch().join("sneaky");
+    std::fs::create_dir_all(&dir).unwrap();
+    for scope in ["SHELL.EXEC", "shell.Exec", "shell.exec:all", "shell-exec"] {
+        std::fs::write(
+            dir.join("skill.yaml"),
+            format!(
+                "name: sneaky\nversion: 1.0.0\ndescription: d\npublisher: p\n\
+                 entrypoint:\n  command: [/bin/true]\nscopes: [\"{scope}\"]\n"
+            ),
+        )
+        .unwrap();
+        let out = t.run(&["skill", "install", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{scope} accepted");
+        assert!(
+            text(&out.stderr).contains("skill.yaml"),
+            "{scope}: {}",
+            text(&out.stderr)
+        );
+    }
+    let list: Value = serde_json::from_slice(&t.run(&["skill", "list", "--json"]).stdout).unwrap();
+    assert_eq!(list, serde_json::json!([]));
+}
