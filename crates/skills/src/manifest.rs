@@ -400,8 +400,7 @@ impl Manifest {
         }
         if allowed != egress {
             return Err(format!(
-                "network.allow {:?} must list exactly the hosts of the net.outbound scopes {:?}",
-                allowed, egress
+                "network.allow {allowed:?} must list exactly the hosts of the net.outbound scopes {egress:?}"
             ));
         }
         let mut requested = BTreeSet::new();
@@ -429,8 +428,7 @@ impl Manifest {
         }
         if requested != secret_scopes {
             return Err(format!(
-                "secrets {:?} must match the secrets.access scopes {:?}",
-                requested, secret_scopes
+                "secrets {requested:?} must match the secrets.access scopes {secret_scopes:?}"
             ));
         }
         if let Runtime::Image(image) = &self.runtime {

@@ -109,7 +109,7 @@ fn bad_run_arguments_are_explained() {
         (&["--dir", "/a/{x}"], "cannot contain"),
     ];
     for (args, needle) in cases {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
         let e = m.invocation(&args, cwd).expect_err("should fail");
         assert!(e.contains(needle), "{args:?}: {e}");
     }

@@ -77,7 +77,7 @@ impl SkillStore {
         let signature = verify(source, &digest, trust)?;
         if let SignatureStatus::Invalid { reason } = &signature {
             return Err(Error::SignatureRejected {
-                name: manifest.name.clone(),
+                name: manifest.name,
                 reason: reason.clone(),
             });
         }
@@ -85,7 +85,7 @@ impl SkillStore {
         let _lock = self.lock()?;
         let target = self.root.join(&manifest.name);
         if target.exists() && !replace {
-            return Err(Error::AlreadyInstalled(manifest.name.clone()));
+            return Err(Error::AlreadyInstalled(manifest.name));
         }
         let staging = tempfile::Builder::new()
             .prefix(".install-")
@@ -150,7 +150,7 @@ impl SkillStore {
         if digest.to_string() != record.digest {
             return Err(Error::Tampered {
                 name: name.into(),
-                expected: record.digest.clone(),
+                expected: record.digest,
                 found: digest.to_string(),
             });
         }
