@@ -217,3 +217,17 @@ fn declared_custom_scopes_are_accepted() {
     let m = parse(&with("scopes: [crm.export]\n")).unwrap();
     assert_eq!(m.scopes, ["crm.export"]);
 }
+
+#[test]
+fn starter_packs_are_valid() {
+    let packs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../skills");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&packs).unwrap() {
+        let dir = entry.unwrap().path();
+        let manifest = Manifest::load(&dir, &[]).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        assert_eq!(manifest.name, dir.file_name().unwrap().to_str().unwrap());
+        names.push(manifest.name);
+    }
+    names.sort();
+    assert_eq!(names, ["code-runner", "file-organiser", "git-stats", "hello-world"]);
+}
