@@ -224,10 +224,14 @@ fn starter_packs_are_valid() {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&packs).unwrap() {
         let dir = entry.unwrap().path();
-        let manifest = Manifest::load(&dir, &[]).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let manifest =
+            Manifest::load(&dir, &[]).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert_eq!(manifest.name, dir.file_name().unwrap().to_str().unwrap());
         names.push(manifest.name);
     }
     names.sort();
-    assert_eq!(names, ["code-runner", "file-organiser", "git-stats", "hello-world"]);
+    assert_eq!(
+        names,
+        ["code-runner", "file-organiser", "git-stats", "hello-world"]
+    );
 }
