@@ -336,7 +336,7 @@ fn default_vault_address() -> Url {
     Url::parse("http://127.0.0.1:8200").expect("invariant failed: constant URL parses")
 }
 
-/// `[audit]`: when signed checkpoints are written.
+/// `[audit]`: when signed checkpoints are written, and how the log is cut into segments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuditConfig {
@@ -345,6 +345,16 @@ pub struct AuditConfig {
     /// ... and at least this often while entries arrive.
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
+    /// A segment file that has reached this size is sealed and the next batch starts a new one
+    /// (a segment may exceed it by one batch). Sealed segments are never rewritten.
+    pub segment_size: ByteSize,
+}
+
+impl AuditConfig {
+    /// The smallest accepted `segment_size`.
+    pub const MIN_SEGMENT_SIZE: ByteSize = ByteSize::kib(4);
+    /// The largest accepted `segment_size`.
+    pub const MAX_SEGMENT_SIZE: ByteSize = ByteSize::gib(1);
 }
 
 impl Default for AuditConfig {
@@ -352,6 +362,7 @@ impl Default for AuditConfig {
         Self {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(60),
+            segment_size: ByteSize::mib(8),
         }
     }
 }
@@ -683,6 +694,17 @@ impl Config {
             return fail(
                 "audit.checkpoint_interval",
                 "expected a positive duration such as \"60s\"".into(),
+            );
+        }
+        let segment = self.audit.segment_size;
+        if !(AuditConfig::MIN_SEGMENT_SIZE..=AuditConfig::MAX_SEGMENT_SIZE).contains(&segment) {
+            return fail(
+                "audit.segment_size",
+                format!(
+                    "expected a size from {} to {}, such as \"8MiB\", got {segment}",
+                    AuditConfig::MIN_SEGMENT_SIZE,
+                    AuditConfig::MAX_SEGMENT_SIZE
+                ),
             );
         }
         if !self.server.bind.is_loopback() && !self.server.allow_remote {

@@ -59,6 +59,7 @@ namespace = "ns1"
 [audit]
 checkpoint_every = 500
 checkpoint_interval = "30s"
+segment_size = "64KiB"
 
 [guard]
 host = "warn"
@@ -91,6 +92,7 @@ secret_env = "SLACK_SIGNING"
     assert_eq!(cfg.network.allow.len(), 4);
     assert_eq!(cfg.secrets.backend, SecretsBackend::Vault);
     assert_eq!(cfg.secrets.vault.namespace.as_deref(), Some("ns1"));
+    assert_eq!(cfg.audit.segment_size, ByteSize::kib(64));
     assert_eq!(cfg.guard.model, GuardMode::Off);
     assert_eq!(cfg.server.port, 9000);
     assert_eq!(cfg.telemetry.otlp_protocol, OtlpProtocol::Grpc);
@@ -211,6 +213,18 @@ fn semantic_errors_are_located() {
             "audit.checkpoint_every",
             2,
             "at least 1",
+        ),
+        (
+            "[audit]\nsegment_size = \"1KiB\"\n",
+            "audit.segment_size",
+            2,
+            "from 4.0 KiB to 1.0 GiB",
+        ),
+        (
+            "[audit]\nsegment_size = \"2GiB\"\n",
+            "audit.segment_size",
+            2,
+            "got 2.0 GiB",
         ),
         (
             "[[notifications.webhooks]]\nurl = \"https://x\"\nsecret_env = \"A\"\nsecret_file = \"/k\"\n",
