@@ -23,7 +23,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: three lines, each ending in a newline.
     pub fn text(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64())
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            self.root.to_base64()
+        )
     }
 
     /// Parses a note text. Extension lines are not used by this log and are rejected.
@@ -34,7 +39,9 @@ impl Checkpoint {
             .ok_or_else(|| bad("the text does not end in a newline"))?;
         let lines: Vec<&str> = body.split('\n').collect();
         let [origin, size, root] = lines[..] else {
-            return Err(bad("expected exactly three lines: origin, tree size, root hash"));
+            return Err(bad(
+                "expected exactly three lines: origin, tree size, root hash",
+            ));
         };
         if origin.is_empty() {
             return Err(bad("the origin line is empty"));
@@ -99,9 +106,9 @@ impl SignedCheckpoint {
     /// Parses the text without checking any signature (to say what a file claims before
     /// reporting that its signature fails).
     pub fn parse_unverified(note: &str) -> Result<Checkpoint, NoteError> {
-        let split = note
-            .rfind("\n\n")
-            .ok_or_else(|| NoteError::MalformedNote("no blank line before the signatures".into()))?;
+        let split = note.rfind("\n\n").ok_or_else(|| {
+            NoteError::MalformedNote("no blank line before the signatures".into())
+        })?;
         Checkpoint::parse_text(&note[..split + 1])
     }
 }
@@ -126,7 +133,10 @@ mod tests {
         )));
         let opened = SignedCheckpoint::open(&signed.note, &key.verifier()).unwrap();
         assert_eq!(opened.checkpoint, cp);
-        assert_eq!(SignedCheckpoint::parse_unverified(&signed.note).unwrap(), cp);
+        assert_eq!(
+            SignedCheckpoint::parse_unverified(&signed.note).unwrap(),
+            cp
+        );
 
         let forged = signed.note.replace("\n1000\n", "\n999\n");
         assert!(SignedCheckpoint::open(&forged, &key.verifier()).is_err());
@@ -149,7 +159,9 @@ mod tests {
             assert!(Checkpoint::parse_text(&bad).is_err(), "{bad:?}");
         }
         assert_eq!(
-            Checkpoint::parse_text(&format!("o\n0\n{root}\n")).unwrap().size,
+            Checkpoint::parse_text(&format!("o\n0\n{root}\n"))
+                .unwrap()
+                .size,
             0
         );
     }

@@ -77,12 +77,7 @@ pub(crate) fn encode(
     }
 }
 
-fn encode_inner(
-    seq: u64,
-    prev: &Hash,
-    r: &Record,
-    out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
+fn encode_inner(seq: u64, prev: &Hash, r: &Record, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let time = time_to_nanos(r.time).ok_or(EncodeError::TimeOutOfRange)?;
     out.push(ENTRY_VERSION);
     out.extend_from_slice(&seq.to_be_bytes());
@@ -256,7 +251,9 @@ impl<'a> Cursor<'a> {
     fn str(&mut self, what: &str) -> Result<&'a str, DecodeError> {
         let len = self.u32(what)? as usize;
         if len > MAX_FIELD_BYTES {
-            return self.fail(format!("{what} is {len} bytes, above the {MAX_FIELD_BYTES} limit"));
+            return self.fail(format!(
+                "{what} is {len} bytes, above the {MAX_FIELD_BYTES} limit"
+            ));
         }
         let at = self.at;
         let bytes = self.take(len, what)?;

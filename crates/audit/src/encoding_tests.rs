@@ -135,21 +135,34 @@ fn non_canonical_forms_are_rejected() {
 fn limits_name_the_field() {
     let big = "x".repeat(MAX_FIELD_BYTES + 1);
     let mut out = vec![9];
-    let e = encode(0, &Hash::ZERO, &Record::new("a", "b", "c").reason(&big), &mut out);
+    let e = encode(
+        0,
+        &Hash::ZERO,
+        &Record::new("a", "b", "c").reason(&big),
+        &mut out,
+    );
     assert!(
         matches!(&e, Err(EncodeError::FieldTooLong { field, .. }) if field == "reasons[0]"),
         "{e:?}"
     );
     assert_eq!(out, vec![9], "a failed encode leaves the buffer as it was");
 
-    let e = encode(0, &Hash::ZERO, &Record::new("a", "b", "c").attr("k", &big), &mut out);
+    let e = encode(
+        0,
+        &Hash::ZERO,
+        &Record::new("a", "b", "c").attr("k", &big),
+        &mut out,
+    );
     assert!(matches!(&e, Err(EncodeError::FieldTooLong { field, .. }) if field == "attrs.k"));
 
     let mut many = Record::new("a", "b", "c");
     many.scopes = vec!["s".into(); MAX_ITEMS + 1];
     assert!(matches!(
         encode(0, &Hash::ZERO, &many, &mut out),
-        Err(EncodeError::TooManyItems { field: "scopes", .. })
+        Err(EncodeError::TooManyItems {
+            field: "scopes",
+            ..
+        })
     ));
 
     let mut huge = Record::new("a", "b", "c");

@@ -92,7 +92,10 @@ mod tests {
         let name = seg.file_name().unwrap().to_str().unwrap();
         assert_eq!(name, "00000000000000001234.seg");
         assert_eq!(parse_segment_name(name), Some(1234));
-        assert_eq!(parse_checkpoint_name("00000000000000001000.note"), Some(1000));
+        assert_eq!(
+            parse_checkpoint_name("00000000000000001000.note"),
+            Some(1000)
+        );
         assert_eq!(parse_segment_name("1234.seg"), None);
         assert_eq!(parse_segment_name(".tmp-00000000000000001234.seg"), None);
         assert_eq!(parse_segment_name("0000000000000000123x.seg"), None);

@@ -134,7 +134,11 @@ fn roots_match_published_vectors() {
     assert_eq!(frontier.root(), empty_root());
     for size in 1..=8u64 {
         frontier.push(leaves[size as usize - 1]);
-        assert_eq!(root(&leaves[..size as usize]), root_of(size), "MTH size {size}");
+        assert_eq!(
+            root(&leaves[..size as usize]),
+            root_of(size),
+            "MTH size {size}"
+        );
         assert_eq!(frontier.root(), root_of(size), "frontier size {size}");
         assert_eq!(frontier.nodes().len(), size.count_ones() as usize);
     }
@@ -177,11 +181,39 @@ fn corrupted_inclusion_proofs_fail() {
             ("index^2".into(), index ^ 2, size, leaf, r, proof.clone()),
             ("size*2".into(), index, size * 2, leaf, r, proof.clone()),
             ("size/2".into(), index, size / 2, leaf, r, proof.clone()),
-            ("wrong leaf".into(), index, size, leaf_hash(b"WrongLeaf"), r, proof.clone()),
-            ("empty root".into(), index, size, leaf, empty_root(), proof.clone()),
+            (
+                "wrong leaf".into(),
+                index,
+                size,
+                leaf_hash(b"WrongLeaf"),
+                r,
+                proof.clone(),
+            ),
+            (
+                "empty root".into(),
+                index,
+                size,
+                leaf,
+                empty_root(),
+                proof.clone(),
+            ),
             ("random root".into(), index, size, leaf, some, proof.clone()),
-            ("trailing root".into(), index, size, leaf, r, [proof.clone(), vec![r]].concat()),
-            ("preceding root".into(), index, size, leaf, r, [vec![r], proof.clone()].concat()),
+            (
+                "trailing root".into(),
+                index,
+                size,
+                leaf,
+                r,
+                [proof.clone(), vec![r]].concat(),
+            ),
+            (
+                "preceding root".into(),
+                index,
+                size,
+                leaf,
+                r,
+                [vec![r], proof.clone()].concat(),
+            ),
         ];
         if index > 0 {
             probes.push(("index-1".into(), index - 1, size, leaf, r, proof.clone()));
@@ -229,11 +261,46 @@ fn corrupted_consistency_proofs_fail() {
             ("wrong root2".into(), old, new, r1, wrong, proof.clone()),
             ("swapped roots".into(), old, new, r2, r1, proof.clone()),
             ("empty proof".into(), old, new, r1, r2, vec![]),
-            ("trailing root1".into(), old, new, r1, r2, [proof.clone(), vec![r1]].concat()),
-            ("trailing root2".into(), old, new, r1, r2, [proof.clone(), vec![r2]].concat()),
-            ("preceding root1".into(), old, new, r1, r2, [vec![r1], proof.clone()].concat()),
-            ("preceding proof[0]".into(), old, new, r1, r2, [vec![proof[0]], proof.clone()].concat()),
-            ("truncated".into(), old, new, r1, r2, proof[..proof.len() - 1].to_vec()),
+            (
+                "trailing root1".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [proof.clone(), vec![r1]].concat(),
+            ),
+            (
+                "trailing root2".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [proof.clone(), vec![r2]].concat(),
+            ),
+            (
+                "preceding root1".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [vec![r1], proof.clone()].concat(),
+            ),
+            (
+                "preceding proof[0]".into(),
+                old,
+                new,
+                r1,
+                r2,
+                [vec![proof[0]], proof.clone()].concat(),
+            ),
+            (
+                "truncated".into(),
+                old,
+                new,
+                r1,
+                r2,
+                proof[..proof.len() - 1].to_vec(),
+            ),
         ];
         for i in 0..proof.len() {
             let mut p = proof.clone();

@@ -77,9 +77,7 @@ fn split_key(s: &str) -> Result<(&str, u32, [u8; 32]), NoteError> {
             k.copy_from_slice(rest);
             Ok((name, id, k))
         }
-        Some((&ALG_ED25519, _)) => Err(NoteError::MalformedKey(
-            "an Ed25519 key must be 32 bytes",
-        )),
+        Some((&ALG_ED25519, _)) => Err(NoteError::MalformedKey("an Ed25519 key must be 32 bytes")),
         _ => Err(NoteError::MalformedKey(
             "only Ed25519 keys (type 0x01) are supported",
         )),
@@ -252,7 +250,9 @@ impl VerifierKey {
             .ok_or_else(|| malformed("no blank line before the signatures"))?;
         let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
         if !sigs.ends_with('\n') {
-            return Err(malformed("the last signature line does not end in a newline"));
+            return Err(malformed(
+                "the last signature line does not end in a newline",
+            ));
         }
         let mut found = false;
         for (i, line) in sigs.lines().enumerate() {
@@ -303,7 +303,8 @@ mod tests {
     // The example of Go's golang.org/x/mod/sumdb/note package documentation and tests
     // (BSD-3-Clause): a published known answer for the key formats, the key id and the signature
     // line. Ed25519 is deterministic, so signing must reproduce it byte for byte.
-    const SKEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const SKEY: &str =
+        "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     const VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
     const TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
     const SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";

@@ -40,9 +40,8 @@ impl InclusionProof {
     /// Checks the proof with the log's public key; returns the entry it proves.
     pub fn check(&self, key: &VerifierKey) -> Result<Entry> {
         let bad = |m: String| Error::ProofFormat(m);
-        let signed = SignedCheckpoint::open(&self.checkpoint, key).map_err(|e| {
-            bad(format!("the checkpoint does not verify with {key}: {e}"))
-        })?;
+        let signed = SignedCheckpoint::open(&self.checkpoint, key)
+            .map_err(|e| bad(format!("the checkpoint does not verify with {key}: {e}")))?;
         let cp = signed.checkpoint;
         if cp.size != self.tree_size {
             return Err(bad(format!(

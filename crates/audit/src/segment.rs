@@ -81,9 +81,8 @@ impl Header {
             .chunks_exact(32)
             .filter_map(Hash::from_slice)
             .collect();
-        let frontier = Frontier::from_parts(first_seq, nodes).ok_or_else(|| {
-            format!("the header's frontier does not fit first entry {first_seq}")
-        })?;
+        let frontier = Frontier::from_parts(first_seq, nodes)
+            .ok_or_else(|| format!("the header's frontier does not fit first entry {first_seq}"))?;
         Ok((
             Self {
                 first_seq,

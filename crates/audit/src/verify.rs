@@ -16,7 +16,7 @@ use crate::layout::{Layout, parse_checkpoint_name};
 use crate::merkle::Frontier;
 use crate::note::VerifierKey;
 use crate::reader::{SharedLock, list_segments, read_segment};
-use crate::segment::{Frame, FrameError, Header, read_frame};
+use crate::segment::{Frame, Header, read_frame};
 
 /// What to check against besides the log's own files.
 #[derive(Debug, Clone, Default)]
@@ -91,8 +91,8 @@ fn read_files(layout: &Layout) -> Result<Files> {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if let Some(size) = parse_checkpoint_name(&name) {
                     let path = e.path();
-                    let note =
-                        std::fs::read_to_string(&path).map_err(|err| Error::io("read", &path, err))?;
+                    let note = std::fs::read_to_string(&path)
+                        .map_err(|err| Error::io("read", &path, err))?;
                     stored.push((size, format!("checkpoints/{name}"), note));
                 }
             }
@@ -192,7 +192,10 @@ pub(crate) fn verify(layout: &Layout, opts: &VerifyOptions) -> Result<VerifyRepo
                 problems.push(problem(
                     None,
                     label,
-                    format!("the file name says size {size}, the checkpoint {}", c.checkpoint.size),
+                    format!(
+                        "the file name says size {size}, the checkpoint {}",
+                        c.checkpoint.size
+                    ),
                 ));
             }
             targets.entry(c.checkpoint.size).or_default().push(Target {
@@ -237,6 +240,7 @@ pub(crate) fn verify(layout: &Layout, opts: &VerifyOptions) -> Result<VerifyRepo
         tree_ok: true,
         prev_bad: false,
         last_good: 0,
+        damage_named: false,
         verified: 0,
         problems,
     };
@@ -338,12 +342,15 @@ struct Walk<'a> {
     prev_bad: bool,
     /// The largest checkpoint size whose root matched.
     last_good: u64,
+    /// A problem naming an entry was reported.
+    damage_named: bool,
     verified: usize,
     problems: Vec<Problem>,
 }
 
 impl Walk<'_> {
     fn report(&mut self, seq: Option<u64>, location: &str, message: String) {
+        self.damage_named |= seq.is_some();
         if self.problems.len() <= MAX_PROBLEMS {
             self.problems.push(Problem {
                 seq,
@@ -360,17 +367,20 @@ impl Walk<'_> {
             return;
         };
         let root = self.frontier.root();
+        // A mismatch after damage that was already named is its consequence, not news; before
+        // that, it is the only sign, and entries up to the last matching checkpoint are fine.
+        let seq = (!self.damage_named).then_some(self.last_good);
         let mut found = Vec::new();
         for t in targets {
             if !self.tree_ok {
                 found.push((
-                    Some(self.last_good),
+                    None,
                     t.label.clone(),
                     format!("cannot be checked: entries before {size} are unreadable or missing"),
                 ));
             } else if root != t.root {
                 found.push((
-                    Some(self.last_good),
+                    seq,
                     t.label.clone(),
                     format!(
                         "signed root {} for the first {size} entries, but they hash to {root}: an entry in {}..{} was altered, inserted, removed or reordered",
@@ -384,9 +394,11 @@ impl Walk<'_> {
                 self.last_good = size;
             }
         }
+        let named = self.damage_named;
         for (seq, label, message) in found {
             self.report(seq, &label, message);
         }
+        self.damage_named = named;
     }
 
     /// Checks one segment. `Err` when the rest of it could not be framed.
@@ -411,8 +423,10 @@ impl Walk<'_> {
         }
         if self.tree_ok && header.first_seq == self.next_seq {
             if header.prev != self.last_hash || header.frontier != self.frontier {
+                // After damage already named, the recomputed chain cannot match the header.
+                let seq = (!self.damage_named).then_some(first_seq);
                 self.report(
-                    Some(first_seq),
+                    seq,
                     loc,
                     "the header does not continue the previous segment (its prev hash or tree frontier differ)".into(),
                 );
@@ -439,12 +453,12 @@ impl Walk<'_> {
                     sealed = true;
                     pos += n;
                 }
-                Err(e @ FrameError::Incomplete { .. }) if last => {
+                Err(e) if last => {
                     self.report(
                         Some(self.next_seq),
                         &at,
                         format!(
-                            "torn record ({e}): a write was interrupted; the next append moves it to quarantine/ and records that in the log"
+                            "torn record at the end of the log ({e}): a write was interrupted; the next append moves it to quarantine/ and records that in the log"
                         ),
                     );
                     return Ok(());
@@ -461,7 +475,11 @@ impl Walk<'_> {
             }
         }
         if !sealed && !last {
-            self.report(None, loc, "not sealed, yet another segment follows it".into());
+            self.report(
+                None,
+                loc,
+                "not sealed, yet another segment follows it".into(),
+            );
         }
         Ok(())
     }
@@ -474,10 +492,14 @@ impl Walk<'_> {
             self.report(
                 Some(expected),
                 at,
-                format!("entry {expected}: the record's checksum does not match: its bytes were altered"),
+                format!(
+                    "entry {expected}: the record's checksum does not match: its bytes were altered"
+                ),
             );
         }
         match decode(body) {
+            // An altered record's fields mean nothing: count it where it stands.
+            Ok(_) if altered => self.next_seq = expected + 1,
             Ok(v) if v.seq != expected => {
                 let message = if v.seq > expected {
                     format!(
@@ -497,7 +519,11 @@ impl Walk<'_> {
             Ok(v) => {
                 if v.prev != self.last_hash && !self.prev_bad && !bad {
                     if expected == 0 {
-                        self.report(Some(0), at, "the first entry's prev hash is not zero".into());
+                        self.report(
+                            Some(0),
+                            at,
+                            "the first entry's prev hash is not zero".into(),
+                        );
                     } else {
                         self.report(
                             Some(expected - 1),
@@ -517,7 +543,11 @@ impl Walk<'_> {
             }
             Err(e) => {
                 if !altered {
-                    self.report(Some(expected), at, format!("entry {expected} is not a valid entry: {e}"));
+                    self.report(
+                        Some(expected),
+                        at,
+                        format!("entry {expected} is not a valid entry: {e}"),
+                    );
                 }
                 bad = true;
                 self.next_seq = expected + 1;

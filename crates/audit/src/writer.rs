@@ -25,7 +25,7 @@ use crate::layout::{Layout, parse_checkpoint_name, parse_segment_name};
 use crate::merkle::Frontier;
 use crate::note::SignerKey;
 use crate::options::Options;
-use crate::segment::{Frame, Header, read_frame, put_frame, seal};
+use crate::segment::{Frame, Header, put_frame, read_frame, seal};
 
 /// The longest possible segment header: the fixed part and 64 frontier hashes.
 const MAX_HEADER: usize = 8 + 1 + 8 + 32 + 1 + 64 * 32 + 4;
@@ -194,7 +194,10 @@ impl Appender {
             // Whatever was half done, start from the files next time.
             self.tail = None;
         }
-        let unlocked = self.lock.unlock().map_err(|e| Error::io("unlock", &lock_path, e));
+        let unlocked = self
+            .lock
+            .unlock()
+            .map_err(|e| Error::io("unlock", &lock_path, e));
         let value = result?;
         unlocked?;
         Ok(value)
@@ -244,7 +247,12 @@ impl Appender {
         let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list", &dir, e))?;
         let n = entries
             .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_str().and_then(parse_checkpoint_name).is_some())
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(parse_checkpoint_name)
+                    .is_some()
+            })
             .count();
         Ok(n + usize::from(self.layout.latest_checkpoint().exists()))
     }
@@ -260,7 +268,9 @@ impl Appender {
             }
             Err(e) => return Err(Error::io("inspect", &path, e)),
         };
-        let written = meta.modified().map_err(|e| Error::io("inspect", &path, e))?;
+        let written = meta
+            .modified()
+            .map_err(|e| Error::io("inspect", &path, e))?;
         let stamp = (meta.ino(), meta.len(), written);
         if self.latest.as_ref().is_some_and(|l| l.stamp == stamp) {
             return Ok(());
@@ -318,7 +328,10 @@ impl Appender {
                 &path,
                 0,
                 Some(first_seq),
-                format!("the header says the segment starts at entry {}", header.first_seq),
+                format!(
+                    "the header says the segment starts at entry {}",
+                    header.first_seq
+                ),
             ));
         }
         if let Some(prev) = expect
@@ -539,12 +552,10 @@ impl Appender {
             root: tail.frontier.root(),
         };
         let path = self.layout.checkpoint(checkpoint.size);
-        let signed = checkpoint
-            .sign(key)
-            .map_err(|source| Error::Checkpoint {
-                path: path.clone(),
-                source,
-            })?;
+        let signed = checkpoint.sign(key).map_err(|source| Error::Checkpoint {
+            path: path.clone(),
+            source,
+        })?;
         write_atomic(&path, signed.note.as_bytes(), PRIVATE_FILE_MODE)?;
         write_atomic(
             &self.layout.latest_checkpoint(),
@@ -573,9 +584,8 @@ fn catch_up(tail: &mut Tail, bytes: &[u8]) -> Result<Option<Torn>> {
         }
         let why = match read_frame(&bytes[pos..]) {
             Ok((Frame::Entry(body), n)) => {
-                let view = decode(body).map_err(|e| {
-                    corrupt(&tail.path, offset, Some(tail.next_seq), e.to_string())
-                })?;
+                let view = decode(body)
+                    .map_err(|e| corrupt(&tail.path, offset, Some(tail.next_seq), e.to_string()))?;
                 if view.seq != tail.next_seq || view.prev != tail.last_hash {
                     return Err(corrupt(
                         &tail.path,

@@ -1,0 +1,7 @@
+mod append;
+mod concurrency;
+mod crash;
+mod keys;
+mod mutation;
+mod proofs;
+mod recovery;
