@@ -53,6 +53,9 @@ pub(crate) enum Command {
     /// Manage the public keys trusted to sign skills
     #[command(subcommand)]
     Trust(commands::trust::TrustCommand),
+    /// Read, verify, prove and export the tamper-evident audit log
+    #[command(subcommand)]
+    Logs(commands::logs::LogsCommand),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory

@@ -2,6 +2,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::ExitCode;
 
+use aegisclaw_audit::{AuditLog, Options as AuditOptions, VerifyOptions};
 use aegisclaw_core::{Config, Home, SandboxBackend};
 use aegisclaw_sandbox::{CgroupVersion, HostReport, Probe};
 use clap::Args;
@@ -152,9 +153,89 @@ fn checks(home: &Home) -> Vec<Check> {
             Config::default()
         }
     };
+    checks.extend(audit_checks(home, &config));
     let report = HostReport::detect();
     checks.extend(sandbox_checks(&config, &report));
     checks
+}
+
+/// The audit log verifies; its signing key is private.
+fn audit_checks(home: &Home, config: &Config) -> Vec<Check> {
+    let log = AuditLog::new(home, AuditOptions::from(&config.audit));
+    let log_check = match log.verify(&VerifyOptions::default()) {
+        Ok(r) if r.ok && r.entries == 0 => Check::pass("audit log", "empty (no entries yet)"),
+        Ok(r) if r.ok => Check::pass(
+            "audit log",
+            format!(
+                "{} entries in {} segments verify{}",
+                r.entries,
+                r.segments,
+                r.latest_checkpoint
+                    .map(|s| format!("; the newest signed checkpoint covers {s}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Ok(r) => {
+            let first = r.problems.first().map_or(String::new(), |p| {
+                format!(": {}: {}", p.location, p.message)
+            });
+            Check::fail(
+                "audit log",
+                format!(
+                    "{} problem{}{}{first}",
+                    r.problems.len(),
+                    if r.problems.len() == 1 { "" } else { "s" },
+                    r.first_bad_seq
+                        .map(|s| format!(", the first bad entry is {s}"))
+                        .unwrap_or_default()
+                ),
+                "run `aegisclaw logs verify` for every problem; restore the audit directory from a backup, or move it aside to start a new log",
+            )
+        }
+        Err(e) => Check::fail(
+            "audit log",
+            e.to_string(),
+            "run `aegisclaw logs verify` for details",
+        ),
+    };
+    let path = log.signing_key_path();
+    let owner = std::fs::metadata(home.root()).map(|m| m.uid()).ok();
+    let key_check = match std::fs::metadata(&path) {
+        Err(_) if log.dir().join("checkpoint").exists() => Check::fail(
+            "audit key",
+            format!(
+                "{} is missing, but checkpoints signed by it exist",
+                path.display()
+            ),
+            "restore the key from a backup (without it no new checkpoint can be signed)",
+        ),
+        Err(_) => Check::pass(
+            "audit key",
+            format!(
+                "{} not created yet (created with the first entry)",
+                path.display()
+            ),
+        ),
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => Check::fail(
+            "audit key",
+            format!(
+                "{} is {:o}: other users can read the log signing key",
+                path.display(),
+                m.permissions().mode() & 0o777
+            ),
+            format!("chmod 600 {}", path.display()),
+        ),
+        Ok(m) if Some(m.uid()) != owner => Check::fail(
+            "audit key",
+            format!("{} belongs to another user than the home", path.display()),
+            format!("chown it to the owner of {}", home.root().display()),
+        ),
+        Ok(m) => Check::pass(
+            "audit key",
+            format!("{} is {:o}", path.display(), m.permissions().mode() & 0o777),
+        ),
+    };
+    vec![log_check, key_check]
 }
 
 fn home_checks(home: &Home) -> Vec<Check> {

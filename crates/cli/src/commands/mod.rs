@@ -4,6 +4,7 @@ pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod doctor;
 pub(crate) mod init;
+pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod skill;
 pub(crate) mod trust;
@@ -45,6 +46,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Skill(cmd) => skill::run(&ctx, cmd),
         Command::Trust(cmd) => trust::run(&ctx, cmd),
+        Command::Logs(cmd) => logs::run(&ctx, cmd),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

@@ -29,7 +29,15 @@ fn version_names_the_package_version() {
 fn every_command_has_help() {
     let t = TestHome::new();
     let commands = listed_commands(&t);
-    for expected in ["init", "doctor", "config", "completions", "man", "help"] {
+    for expected in [
+        "init",
+        "doctor",
+        "config",
+        "logs",
+        "completions",
+        "man",
+        "help",
+    ] {
         assert!(
             commands.iter().any(|c| c == expected),
             "{expected} missing from {commands:?}"

@@ -2,4 +2,5 @@ mod cli;
 mod config;
 mod doctor;
 mod init;
+mod logs;
 mod skill;
