@@ -96,15 +96,24 @@ fn encode_inner(seq: u64, prev: &Hash, r: &Record, out: &mut Vec<u8>) -> Result<
     // A BTreeMap iterates in ascending byte order of its keys: the canonical order.
     for (k, v) in &r.attrs {
         put_str(out, "attrs key", k)?;
-        put_str(out, &format!("attrs.{k}"), v)?;
+        put_str_named(out, || format!("attrs.{k}"), v)?;
     }
     Ok(())
 }
 
 fn put_str(out: &mut Vec<u8>, field: &str, s: &str) -> Result<(), EncodeError> {
+    put_str_named(out, || field.to_string(), s)
+}
+
+/// `field` names the field in the error; it is only built when there is one.
+fn put_str_named(
+    out: &mut Vec<u8>,
+    field: impl FnOnce() -> String,
+    s: &str,
+) -> Result<(), EncodeError> {
     if s.len() > MAX_FIELD_BYTES {
         return Err(EncodeError::FieldTooLong {
-            field: field.to_string(),
+            field: field(),
             len: s.len(),
             max: MAX_FIELD_BYTES,
         });
@@ -130,7 +139,7 @@ fn put_count(out: &mut Vec<u8>, field: &'static str, n: usize) -> Result<(), Enc
 fn put_list(out: &mut Vec<u8>, field: &'static str, items: &[String]) -> Result<(), EncodeError> {
     put_count(out, field, items.len())?;
     for (i, item) in items.iter().enumerate() {
-        put_str(out, &format!("{field}[{i}]"), item)?;
+        put_str_named(out, || format!("{field}[{i}]"), item)?;
     }
     Ok(())
 }

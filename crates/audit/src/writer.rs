@@ -556,16 +556,44 @@ impl Appender {
             path: path.clone(),
             source,
         })?;
-        write_atomic(&path, signed.note.as_bytes(), PRIVATE_FILE_MODE)?;
-        write_atomic(
-            &self.layout.latest_checkpoint(),
-            signed.note.as_bytes(),
-            PRIVATE_FILE_MODE,
-        )?;
+        publish(&self.layout, &path, signed.note.as_bytes())?;
         self.refresh_latest()?;
         tracing::debug!(size = checkpoint.size, root = %checkpoint.root, "signed an audit checkpoint");
         Ok(signed)
     }
+}
+
+/// Writes a checkpoint as `checkpoints/<size>.note` and `checkpoint` with one fsync: a
+/// temporary file is written and fsynced, hard-linked to its history name, then renamed over the
+/// latest copy. Each name appears complete or not at all. Neither name needs to survive a crash
+/// (the entries are durable and the next writer signs again), so the directories are not
+/// fsynced.
+fn publish(layout: &Layout, history: &std::path::Path, note: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = layout.audit_dir();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".checkpoint-")
+        .permissions(std::fs::Permissions::from_mode(PRIVATE_FILE_MODE))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(note)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
+    match std::fs::hard_link(tmp.path(), history) {
+        Ok(()) => {}
+        // Signed before by a writer that crashed before renaming: same size, same root.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            std::fs::remove_file(history)
+                .and_then(|()| std::fs::hard_link(tmp.path(), history))
+                .map_err(|e| Error::io("link", history, e))?;
+        }
+        Err(e) => return Err(Error::io("link", history, e)),
+    }
+    let latest = layout.latest_checkpoint();
+    tmp.persist(&latest)
+        .map_err(|e| Error::io("rename a temporary file to", &latest, e.error))?;
+    Ok(())
 }
 
 /// Reads frames from `bytes` (which start at `tail.offset`) into `tail`. Returns the torn tail
