@@ -69,6 +69,18 @@ fn editing_a_field_is_caught_and_named() {
 }
 
 #[test]
+fn editing_a_prev_hash_names_the_broken_link() {
+    // The link 56 -> 57 breaks; either end may have changed, and the earlier one is named.
+    let t = build();
+    let (seg, off, _) = t.locate(VICTIM);
+    edit(&seg, |d| {
+        d[off + 4 + 17] ^= 0xff; // first byte of `prev` (after version, seq, time)
+        fix_crc(d, off);
+    });
+    assert_caught(&t.verify(), VICTIM - 1, "entry 57 records prev");
+}
+
+#[test]
 fn every_single_bit_flip_is_caught() {
     // Fewer checkpoints (5, 65, 120) keep the ~1,500 verifications quick.
     let t = build_with(60);
