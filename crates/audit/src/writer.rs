@@ -588,7 +588,8 @@ fn publish(layout: &Layout, history: &std::path::Path, note: &[u8]) -> Result<()
                 .and_then(|()| std::fs::hard_link(tmp.path(), history))
                 .map_err(|e| Error::io("link", history, e))?;
         }
-        Err(e) => return Err(Error::io("link", history, e)),
+        // A file system without hard links: write the history copy on its own.
+        Err(_) => write_atomic(history, note, PRIVATE_FILE_MODE)?,
     }
     let latest = layout.latest_checkpoint();
     tmp.persist(&latest)
