@@ -16,16 +16,18 @@ use std::time::SystemTime;
 use aegisclaw_core::fs::{PRIVATE_FILE_MODE, ensure_private_dir, sync_dir, write_atomic};
 
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
-use crate::encoding::{decode, encode};
+use crate::encoding::encode;
 use crate::entry::Record;
 use crate::error::{Error, Result};
+use crate::files::{publish, read_up_to};
 use crate::hash::{Hash, leaf_hash};
 use crate::keys::load_or_create_signer;
 use crate::layout::{Layout, parse_checkpoint_name, parse_segment_name};
 use crate::merkle::Frontier;
 use crate::note::SignerKey;
 use crate::options::Options;
-use crate::segment::{Frame, Header, put_frame, read_frame, seal};
+use crate::recovery::{Torn, catch_up, quarantine};
+use crate::segment::{Header, put_frame, seal};
 
 /// The longest possible segment header: the fixed part and 64 frontier hashes.
 const MAX_HEADER: usize = 8 + 1 + 8 + 32 + 1 + 64 * 32 + 4;
@@ -47,16 +49,16 @@ pub struct Appender {
 
 /// Where the log ends, as far as this appender has read it.
 #[derive(Debug)]
-struct Tail {
-    path: PathBuf,
-    file: File,
-    header_len: u64,
+pub(crate) struct Tail {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
+    pub(crate) header_len: u64,
     /// The end of the last complete frame (or seal) read or written.
-    offset: u64,
-    sealed: bool,
-    next_seq: u64,
-    last_hash: Hash,
-    frontier: Frontier,
+    pub(crate) offset: u64,
+    pub(crate) sealed: bool,
+    pub(crate) next_seq: u64,
+    pub(crate) last_hash: Hash,
+    pub(crate) frontier: Frontier,
 }
 
 /// The newest checkpoint, as of the last look.
@@ -68,16 +70,12 @@ struct Latest {
     stamp: (u64, u64, SystemTime),
 }
 
-/// Bytes at the end of the log that are not a complete record.
-struct Torn {
-    path: PathBuf,
+pub(crate) fn corrupt(
+    path: &std::path::Path,
     offset: u64,
-    bytes: Vec<u8>,
-    seq: u64,
-    why: String,
-}
-
-fn corrupt(path: &std::path::Path, offset: u64, seq: Option<u64>, message: String) -> Error {
+    seq: Option<u64>,
+    message: String,
+) -> Error {
     Error::Corrupt {
         path: path.to_path_buf(),
         offset,
@@ -419,7 +417,7 @@ impl Appender {
     }
 
     /// Moves a torn tail into `quarantine/`, cuts it off the segment, and returns the entry
-    /// that records this.
+    /// that records this. Refused when a checkpoint covers the bytes (that is not a crash).
     fn quarantine(&mut self, torn: Torn) -> Result<Record> {
         if let Some(latest) = &self.latest
             && torn.seq < latest.size
@@ -430,46 +428,8 @@ impl Appender {
                 path: self.layout.latest_checkpoint(),
             });
         }
-        let segment = torn
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let dir = self.layout.quarantine_dir();
-        ensure_private_dir(&dir)?;
-        let name = format!(
-            "{}-{:020}.torn",
-            segment.trim_end_matches(".seg"),
-            torn.offset
-        );
-        write_atomic(&dir.join(&name), &torn.bytes, PRIVATE_FILE_MODE)?;
         let tail = self.tail.as_mut().ok_or(Error::WriterStopped)?;
-        tail.file
-            .set_len(torn.offset)
-            .and_then(|()| tail.file.sync_all())
-            .map_err(|e| Error::io("truncate the torn record off", &torn.path, e))?;
-        tracing::warn!(
-            segment = %torn.path.display(),
-            offset = torn.offset,
-            bytes = torn.bytes.len(),
-            quarantine = %name,
-            "recovered a torn record at the end of the audit log"
-        );
-        Ok(Record::new("aegisclaw", "audit.recover", "recorded")
-            .reason(format!(
-                "a write was interrupted before it was made durable: {}",
-                torn.why
-            ))
-            .result(format!(
-                "moved a torn record of {} bytes at byte {} of segments/{segment} to quarantine/{name}",
-                torn.bytes.len(),
-                torn.offset
-            ))
-            .attr("bytes", torn.bytes.len().to_string())
-            .attr("offset", torn.offset.to_string())
-            .attr("quarantine", format!("quarantine/{name}"))
-            .attr("segment", format!("segments/{segment}")))
+        quarantine(&self.layout, &tail.file, torn)
     }
 
     /// Encodes and writes a batch at the end of the log (the lock held and the tail in sync).
@@ -561,121 +521,4 @@ impl Appender {
         tracing::debug!(size = checkpoint.size, root = %checkpoint.root, "signed an audit checkpoint");
         Ok(signed)
     }
-}
-
-/// Writes a checkpoint as `checkpoints/<size>.note` and `checkpoint` with one fsync: a
-/// temporary file is written and fsynced, hard-linked to its history name, then renamed over the
-/// latest copy. Each name appears complete or not at all. Neither name needs to survive a crash
-/// (the entries are durable and the next writer signs again), so the directories are not
-/// fsynced.
-fn publish(layout: &Layout, history: &std::path::Path, note: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::PermissionsExt as _;
-    let dir = layout.audit_dir();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".checkpoint-")
-        .permissions(std::fs::Permissions::from_mode(PRIVATE_FILE_MODE))
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(note)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    match std::fs::hard_link(tmp.path(), history) {
-        Ok(()) => {}
-        // Signed before by a writer that crashed before renaming: same size, same root.
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            std::fs::remove_file(history)
-                .and_then(|()| std::fs::hard_link(tmp.path(), history))
-                .map_err(|e| Error::io("link", history, e))?;
-        }
-        // A file system without hard links: write the history copy on its own.
-        Err(_) => write_atomic(history, note, PRIVATE_FILE_MODE)?,
-    }
-    let latest = layout.latest_checkpoint();
-    tmp.persist(&latest)
-        .map_err(|e| Error::io("rename a temporary file to", &latest, e.error))?;
-    Ok(())
-}
-
-/// Reads frames from `bytes` (which start at `tail.offset`) into `tail`. Returns the torn tail
-/// when the bytes end in something that is not a complete record.
-fn catch_up(tail: &mut Tail, bytes: &[u8]) -> Result<Option<Torn>> {
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let offset = tail.offset;
-        if tail.sealed {
-            return Err(corrupt(
-                &tail.path,
-                offset,
-                Some(tail.next_seq),
-                "data after the seal".into(),
-            ));
-        }
-        let why = match read_frame(&bytes[pos..]) {
-            Ok((Frame::Entry(body), n)) => {
-                let view = decode(body)
-                    .map_err(|e| corrupt(&tail.path, offset, Some(tail.next_seq), e.to_string()))?;
-                if view.seq != tail.next_seq || view.prev != tail.last_hash {
-                    return Err(corrupt(
-                        &tail.path,
-                        offset,
-                        Some(tail.next_seq),
-                        format!(
-                            "found entry {} where entry {} (continuing the chain) was expected: the log was forked or altered",
-                            view.seq, tail.next_seq
-                        ),
-                    ));
-                }
-                let leaf = leaf_hash(body);
-                tail.frontier.push(leaf);
-                tail.last_hash = leaf;
-                tail.next_seq += 1;
-                pos += n;
-                tail.offset += n as u64;
-                continue;
-            }
-            Ok((Frame::Seal, n)) => {
-                tail.sealed = true;
-                pos += n;
-                tail.offset += n as u64;
-                continue;
-            }
-            Ok((Frame::BadChecksum(_), n)) => {
-                // A complete record that was altered is not a crash: refuse unless nothing
-                // valid follows it (then it may be a torn write of garbage).
-                if let Ok((Frame::Entry(_), _)) = read_frame(&bytes[pos + n..]) {
-                    return Err(corrupt(
-                        &tail.path,
-                        offset,
-                        Some(tail.next_seq),
-                        "a record's checksum does not match and valid records follow it: it was altered".into(),
-                    ));
-                }
-                "the last record's checksum does not match".to_string()
-            }
-            Err(e) => e.to_string(),
-        };
-        return Ok(Some(Torn {
-            path: tail.path.clone(),
-            offset,
-            bytes: bytes[pos..].to_vec(),
-            seq: tail.next_seq,
-            why,
-        }));
-    }
-    Ok(None)
-}
-
-/// Reads as much of `buf` as the file has from `offset`.
-fn read_up_to(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read_at(&mut buf[n..], offset + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
