@@ -275,6 +275,10 @@ pub struct Reason {
     /// The rule (or engine check) that produced it, e.g. `unsigned_skill`, `engine.error`.
     pub rule: String,
     pub message: String,
+    /// The requested scope it is about (as written in the input document); `None` when it is
+    /// about the whole action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl fmt::Display for Reason {
@@ -337,6 +341,7 @@ impl Verdict {
             reasons: vec![Reason {
                 rule: rule.into(),
                 message: message.into(),
+                scope: None,
             }],
             obligations: Obligations::default(),
         }
