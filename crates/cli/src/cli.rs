@@ -56,6 +56,12 @@ pub(crate) enum Command {
     /// Read, verify, prove and export the tamper-evident audit log
     #[command(subcommand)]
     Logs(commands::logs::LogsCommand),
+    /// Show, choose, check and evaluate the policy that decides every action
+    ///
+    /// `policy eval` and `policy explain` exit 0 for allow, 1 for deny, 3 for ask (2 when the
+    /// action cannot be built, e.g. an unknown scope).
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory

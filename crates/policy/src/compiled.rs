@@ -51,6 +51,9 @@ pub struct PolicyRef {
 #[derive(Debug)]
 pub(crate) struct Compiled {
     engine: Engine,
+    /// The entry points compiled to regorus' bytecode VM, used for decisions (the interpreter
+    /// runs tests, which need `with`).
+    vm: regorus::rvm::RegoVM,
     pub(crate) policy: PolicyRef,
     pub(crate) lints: Vec<Lint>,
     /// Names of the `test_*` rules.
@@ -128,8 +131,24 @@ impl Compiled {
             .add_policy(format!("<{WRAPPER}>"), wrapper)
             .map_err(|e| CompileError::Rego(e.to_string()))?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+        let entry = format!("data.{WRAPPER}.out");
+        let policy = engine
+            .compile_with_entrypoint(&entry.as_str().into())
+            .map_err(|e| CompileError::Rego(e.to_string()))?;
+        let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
+            &policy,
+            &[entry.as_str()],
+        )
+        .map_err(|e| CompileError::Rego(e.to_string()))?;
+        let mut vm = regorus::rvm::RegoVM::new();
+        vm.load_program(program);
+        vm.set_execution_timer_config(Some(ExecutionTimerConfig {
+            limit: timeout,
+            check_interval: NonZeroU32::MIN.saturating_add(63),
+        }));
         let mut compiled = Self {
             engine,
+            vm,
             policy: PolicyRef {
                 name: name.to_string(),
                 digest,
@@ -152,11 +171,8 @@ impl Compiled {
 
     /// Evaluates every entry point for `input`.
     pub(crate) fn eval(&mut self, input: Value) -> Result<RawOutput, String> {
-        self.engine.set_input(input);
-        let out = self
-            .engine
-            .eval_rule(format!("data.{WRAPPER}.out"))
-            .map_err(|e| e.to_string())?;
+        self.vm.set_input(input);
+        let out = self.vm.execute().map_err(|e| e.to_string())?;
         let field = |name: &str| match &out {
             Value::Object(fields) => fields
                 .get(&Value::from(name))
@@ -175,6 +191,23 @@ impl Compiled {
         })
     }
 
+    /// Evaluates the entry points with the interpreter instead of the VM (to check that both
+    /// agree).
+    #[cfg(test)]
+    pub(crate) fn eval_interpreted(&mut self, input: Value) -> Result<Value, String> {
+        self.engine.set_input(input);
+        self.engine
+            .eval_rule(format!("data.{WRAPPER}.out"))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Evaluates the entry points with the VM, as raw output.
+    #[cfg(test)]
+    pub(crate) fn eval_vm(&mut self, input: Value) -> Result<Value, String> {
+        self.vm.set_input(input);
+        self.vm.execute().map_err(|e| e.to_string())
+    }
+
     /// Evaluates one `test_*` rule: `Ok(true)` when it holds.
     pub(crate) fn run_test(&mut self, name: &str) -> Result<bool, String> {
         self.engine.set_input(Value::new_object());
@@ -186,6 +219,59 @@ impl Compiled {
                 other.to_json_str().unwrap_or_default()
             )),
             Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegisclaw_core::{
+        Action, ActionKind, BuiltinScope, PolicyTemplate, SignatureStatus, SkillRef,
+    };
+
+    /// Decisions are made by regorus' bytecode VM, the templates' own tests run in its
+    /// interpreter: on every table action the two must produce the same output.
+    #[test]
+    fn vm_and_interpreter_agree_on_the_templates() {
+        let registry = crate::registry::ScopeRegistry::builtin();
+        for template in PolicyTemplate::ALL {
+            let mut compiled = Compiled::compile(
+                "t",
+                crate::templates::source(template),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+            for b in BuiltinScope::ALL {
+                for (signed, tainted, lockdown) in [
+                    (true, false, false),
+                    (true, true, false),
+                    (false, false, false),
+                    (false, true, true),
+                ] {
+                    let mut action = Action::new("a", ActionKind::Exec, vec![b.example()]);
+                    action.actor.skill = Some(SkillRef {
+                        name: "s".into(),
+                        version: None,
+                        digest: None,
+                        signature: if signed {
+                            SignatureStatus::Signed
+                        } else {
+                            SignatureStatus::Unsigned
+                        },
+                        signer: None,
+                    });
+                    action.provenance.tainted = tainted;
+                    action.environment.lockdown = lockdown;
+                    let doc = crate::input::document(&action, &registry).unwrap();
+                    let vm = compiled.eval_vm(Value::from(doc.clone())).unwrap();
+                    let interpreted = compiled.eval_interpreted(Value::from(doc)).unwrap();
+                    assert_eq!(
+                        vm, interpreted,
+                        "{template} {b} signed={signed} tainted={tainted}"
+                    );
+                }
+            }
         }
     }
 }

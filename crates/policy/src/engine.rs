@@ -326,8 +326,8 @@ fn compile_error(name: &str, text: &str, timeout: Duration) -> Error {
     }
 }
 
-/// Reads a policy file, refusing one that other users may change.
-pub(crate) fn read_policy(path: &Path) -> Result<String> {
+/// Reads a policy file, refusing one that other users may change (as the engine does).
+pub fn read_policy(path: &Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,

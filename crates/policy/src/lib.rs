@@ -49,6 +49,7 @@ pub use check::{CheckReport, TestResult, check};
 pub use compiled::{Lint, PolicyRef, Severity};
 pub use engine::{
     DEFAULT_TIMEOUT, Evaluation, PolicyEngine, PolicySource, PolicyStatus, active_policy_path,
+    read_policy,
 };
 pub use error::{Error, Result};
 pub use explain::Explanation;

@@ -154,6 +154,7 @@ fn checks(home: &Home) -> Vec<Check> {
         }
     };
     checks.extend(audit_checks(home, &config));
+    checks.push(policy_check(home, &config));
     let report = HostReport::detect();
     checks.extend(sandbox_checks(&config, &report));
     checks
@@ -236,6 +237,48 @@ fn audit_checks(home: &Home, config: &Config) -> Vec<Check> {
         ),
     };
     vec![log_check, key_check]
+}
+
+/// The active policy compiles and honours the contract; without it every action is denied.
+fn policy_check(home: &Home, config: &Config) -> Check {
+    let path = aegisclaw_policy::active_policy_path(home, config);
+    match aegisclaw_policy::PolicyEngine::for_home(home, config).status() {
+        Ok(status) => {
+            let origin = if config.policy.file.is_some() {
+                "policy.file".to_string()
+            } else {
+                format!("{} template", config.policy.template)
+            };
+            Check::pass(
+                "policy",
+                format!(
+                    "{} ({origin}; compiles, {} tests)",
+                    path.display(),
+                    status.tests.len()
+                ),
+            )
+        }
+        Err(aegisclaw_policy::Error::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Check::fail(
+                "policy",
+                format!("{} is missing: every action is denied", path.display()),
+                format!(
+                    "run `aegisclaw policy use {}` to write it from the template",
+                    config.policy.template
+                ),
+            )
+        }
+        Err(e) => Check::fail(
+            "policy",
+            format!("{e}: every action is denied"),
+            format!(
+                "fix the file and check it with `aegisclaw policy check`, or start over with `aegisclaw policy use --force {}`",
+                config.policy.template
+            ),
+        ),
+    }
 }
 
 fn home_checks(home: &Home) -> Vec<Check> {

@@ -25,7 +25,7 @@ pub(crate) struct InitArgs {
     /// The sandbox backend [default: the one recommended for this machine]
     #[arg(long, value_enum)]
     backend: Option<SandboxBackend>,
-    /// Replace an existing configuration; the old files are kept as timestamped backups
+    /// Replace an existing configuration and policy; the old files are kept as timestamped backups
     #[arg(long)]
     force: bool,
 }
@@ -47,8 +47,11 @@ pub(crate) fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
         ));
     }
 
-    let existing: Vec<PathBuf> = [home.config_file()]
-        .into_iter()
+    // The configuration and any policy a template would be written to: none is replaced
+    // without --force.
+    let policy_file = |t: PolicyTemplate| home.policies_dir().join(format!("{t}.rego"));
+    let existing: Vec<PathBuf> = std::iter::once(home.config_file())
+        .chain(PolicyTemplate::ALL.map(policy_file))
         .filter(|p| p.exists())
         .collect();
     if !existing.is_empty() && !args.force {
@@ -89,8 +92,14 @@ pub(crate) fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
     };
 
     home.create()?;
+    let policy_path = policy_file(choices.template);
+    // Only the files about to be replaced are backed up; other templates' files stay as they are.
+    let replaced: Vec<&PathBuf> = existing
+        .iter()
+        .filter(|p| **p == home.config_file() || **p == policy_path)
+        .collect();
     let mut backups = Vec::new();
-    for path in &existing {
+    for path in &replaced {
         backups.push(backup(path)?);
     }
     let mut config = Config::default();
@@ -101,13 +110,19 @@ pub(crate) fn run(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
          # Check changes with `aegisclaw config validate`.\n\n{}",
         config.to_toml()
     );
+    write_atomic(
+        &policy_path,
+        aegisclaw_policy::templates::source(choices.template).as_bytes(),
+        PRIVATE_FILE_MODE,
+    )?;
     write_atomic(&home.config_file(), rendered.as_bytes(), PRIVATE_FILE_MODE)?;
 
     println!();
-    for (old, saved) in existing.iter().zip(&backups) {
+    for (old, saved) in replaced.iter().zip(&backups) {
         println!("Kept the previous {} as {}", old.display(), saved.display());
     }
     println!("Wrote {}", home.config_file().display());
+    println!("Wrote {} (the active policy)", policy_path.display());
     println!("  sandbox backend: {}", choices.backend);
     println!("  policy template: {}", choices.template);
     if recommended
@@ -175,7 +190,7 @@ fn ask(args: &InitArgs, default_backend: SandboxBackend) -> anyhow::Result<Choic
 
 /// Keeps the current `path` as `path.bak-<UTC time>` (a hard link, so the later atomic rename of
 /// the new file cannot lose it).
-fn backup(path: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn backup(path: &Path) -> anyhow::Result<PathBuf> {
     let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
         .to_string()
         .chars()

@@ -6,6 +6,7 @@ pub(crate) mod doctor;
 pub(crate) mod init;
 pub(crate) mod logs;
 pub(crate) mod man;
+pub(crate) mod policy;
 pub(crate) mod skill;
 pub(crate) mod trust;
 
@@ -47,6 +48,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Skill(cmd) => skill::run(&ctx, cmd),
         Command::Trust(cmd) => trust::run(&ctx, cmd),
         Command::Logs(cmd) => logs::run(&ctx, cmd),
+        Command::Policy(cmd) => policy::run(&ctx, cmd),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

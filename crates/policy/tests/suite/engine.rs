@@ -262,9 +262,10 @@ level := 2 if count(input.scopes) > 0
 allow contains {"rule": "r", "message": "m"} if level > 0
 "#,
     );
+    // regorus' VM leaves the conflicting rule undefined (the interpreter raises an error): either
+    // way nothing allows the scope, so it is denied.
     let v = decide(&engine, &["shell.exec"]);
     assert_eq!(v.decision, Decision::Deny, "{v:?}");
-    assert!(v.reasons[0].rule.starts_with("policy."), "{v:?}");
 }
 
 #[test]
@@ -369,7 +370,10 @@ fn the_engine_is_shared_across_threads() {
         aegisclaw_core::PolicyTemplate::Standard,
         ScopeRegistry::builtin(),
     ));
-    #[expect(clippy::needless_collect, reason = "spawn every thread before joining any")]
+    #[expect(
+        clippy::needless_collect,
+        reason = "spawn every thread before joining any"
+    )]
     let handles: Vec<_> = (0..4)
         .map(|i| {
             let engine = engine.clone();
