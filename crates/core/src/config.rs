@@ -256,7 +256,9 @@ pub struct NetworkConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScopesConfig {
-    /// `[[scopes.custom]]` entries.
+    /// `[[scopes.custom]]` entries. Not rendered when empty, so that a `[[scopes.custom]]`
+    /// table can be appended to a generated config.toml.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub custom: Vec<CustomScopeConfig>,
 }
 

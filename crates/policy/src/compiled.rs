@@ -223,59 +223,6 @@ impl Compiled {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aegisclaw_core::{
-        Action, ActionKind, BuiltinScope, PolicyTemplate, SignatureStatus, SkillRef,
-    };
-
-    /// Decisions are made by regorus' bytecode VM, the templates' own tests run in its
-    /// interpreter: on every table action the two must produce the same output.
-    #[test]
-    fn vm_and_interpreter_agree_on_the_templates() {
-        let registry = crate::registry::ScopeRegistry::builtin();
-        for template in PolicyTemplate::ALL {
-            let mut compiled = Compiled::compile(
-                "t",
-                crate::templates::source(template),
-                Duration::from_secs(5),
-            )
-            .unwrap();
-            for b in BuiltinScope::ALL {
-                for (signed, tainted, lockdown) in [
-                    (true, false, false),
-                    (true, true, false),
-                    (false, false, false),
-                    (false, true, true),
-                ] {
-                    let mut action = Action::new("a", ActionKind::Exec, vec![b.example()]);
-                    action.actor.skill = Some(SkillRef {
-                        name: "s".into(),
-                        version: None,
-                        digest: None,
-                        signature: if signed {
-                            SignatureStatus::Signed
-                        } else {
-                            SignatureStatus::Unsigned
-                        },
-                        signer: None,
-                    });
-                    action.provenance.tainted = tainted;
-                    action.environment.lockdown = lockdown;
-                    let doc = crate::input::document(&action, &registry).unwrap();
-                    let vm = compiled.eval_vm(Value::from(doc.clone())).unwrap();
-                    let interpreted = compiled.eval_interpreted(Value::from(doc)).unwrap();
-                    assert_eq!(
-                        vm, interpreted,
-                        "{template} {b} signed={signed} tainted={tainted}"
-                    );
-                }
-            }
-        }
-    }
-}
-
 /// Walks the rules of the (single) policy module: which entry points exist, the test rules,
 /// and lint findings.
 fn read_rules(engine: &mut Engine) -> ([bool; 4], Vec<String>, Vec<Lint>) {
@@ -381,4 +328,57 @@ fn read_rules(engine: &mut Engine) -> ([bool; 4], Vec<String>, Vec<Lint>) {
         });
     }
     (entries, tests, lints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aegisclaw_core::{
+        Action, ActionKind, BuiltinScope, PolicyTemplate, SignatureStatus, SkillRef,
+    };
+
+    /// Decisions are made by regorus' bytecode VM, the templates' own tests run in its
+    /// interpreter: on every table action the two must produce the same output.
+    #[test]
+    fn vm_and_interpreter_agree_on_the_templates() {
+        let registry = crate::registry::ScopeRegistry::builtin();
+        for template in PolicyTemplate::ALL {
+            let mut compiled = Compiled::compile(
+                "t",
+                crate::templates::source(template),
+                Duration::from_secs(5),
+            )
+            .unwrap();
+            for b in BuiltinScope::ALL {
+                for (signed, tainted, lockdown) in [
+                    (true, false, false),
+                    (true, true, false),
+                    (false, false, false),
+                    (false, true, true),
+                ] {
+                    let mut action = Action::new("a", ActionKind::Exec, vec![b.example()]);
+                    action.actor.skill = Some(SkillRef {
+                        name: "s".into(),
+                        version: None,
+                        digest: None,
+                        signature: if signed {
+                            SignatureStatus::Signed
+                        } else {
+                            SignatureStatus::Unsigned
+                        },
+                        signer: None,
+                    });
+                    action.provenance.tainted = tainted;
+                    action.environment.lockdown = lockdown;
+                    let doc = crate::input::document(&action, &registry).unwrap();
+                    let vm = compiled.eval_vm(Value::from(doc.clone())).unwrap();
+                    let interpreted = compiled.eval_interpreted(Value::from(doc)).unwrap();
+                    assert_eq!(
+                        vm, interpreted,
+                        "{template} {b} signed={signed} tainted={tainted}"
+                    );
+                }
+            }
+        }
+    }
 }

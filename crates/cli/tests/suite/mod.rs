@@ -3,4 +3,5 @@ mod config;
 mod doctor;
 mod init;
 mod logs;
+mod policy;
 mod skill;
