@@ -62,6 +62,9 @@ pub(crate) enum Command {
     /// action cannot be built, e.g. an unknown scope).
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
+    /// Run commands in the sandbox, or attack it to see that it holds
+    #[command(subcommand)]
+    Sandbox(commands::sandbox::SandboxCommand),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory

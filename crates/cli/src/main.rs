@@ -19,6 +19,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The sandbox launcher and probe are hidden entry points of this binary; they must run
+    // before anything else (the launcher forks, so no thread may exist yet).
+    if let Some(code) = aegisclaw_sandbox::internal_main() {
+        return code;
+    }
     hardening::harden_process();
     let cli = cli::Cli::parse();
     if let Err(e) = logging::init(cli.global.verbose, cli.global.quiet) {

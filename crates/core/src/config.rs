@@ -45,6 +45,10 @@ pub struct SandboxConfig {
     pub uid_range: UidRange,
     /// Default resource limits of a run; skills and flags can only lower them.
     pub limits: Limits,
+    /// Protection layers a run may go without when the host cannot apply them. Empty by
+    /// default: a missing layer refuses the run. Each run that uses an opt-out records it as
+    /// degraded.
+    pub allow_degraded: Vec<SandboxLayer>,
 }
 
 impl Default for SandboxConfig {
@@ -54,7 +58,54 @@ impl Default for SandboxConfig {
             runtime: DockerRuntime::Runc,
             uid_range: UidRange::default(),
             limits: Limits::default(),
+            allow_degraded: Vec::new(),
         }
+    }
+}
+
+/// A protection layer of the native sandbox that may be knowingly switched off
+/// (`sandbox.allow_degraded`). Layers not listed here (capabilities, no_new_privs, the mount,
+/// pid and network namespaces) can never be switched off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxLayer {
+    /// The user namespace (only when AegisClaw runs as root; it then still switches to a
+    /// dedicated unprivileged uid).
+    UserNamespace,
+    /// Landlock filesystem, network and scope rules.
+    Landlock,
+    /// The seccomp system-call filter.
+    Seccomp,
+    /// cgroup memory and pids limits (rlimits are used instead).
+    Cgroups,
+    /// Idmapped mounts of granted paths (files are then created as the sandbox uid).
+    Idmap,
+}
+
+impl SandboxLayer {
+    pub const ALL: [Self; 5] = [
+        Self::UserNamespace,
+        Self::Landlock,
+        Self::Seccomp,
+        Self::Cgroups,
+        Self::Idmap,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserNamespace => "user_namespace",
+            Self::Landlock => "landlock",
+            Self::Seccomp => "seccomp",
+            Self::Cgroups => "cgroups",
+            Self::Idmap => "idmap",
+        }
+    }
+}
+
+impl fmt::Display for SandboxLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -634,6 +685,17 @@ impl Config {
             if value.is_zero() {
                 return fail(key, "expected a positive duration such as \"30s\"".into());
             }
+        }
+        let degraded = &self.sandbox.allow_degraded;
+        if let Some(dup) = degraded
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| degraded[..i].contains(l).then_some(l))
+        {
+            return fail(
+                "sandbox.allow_degraded",
+                format!("`{dup}` is listed twice; list each layer at most once"),
+            );
         }
         let range = self.sandbox.uid_range;
         if range.start < 1000 || range.count == 0 || range.start.checked_add(range.count).is_none()

@@ -28,6 +28,7 @@ fn full_example_parses() {
 backend = "docker"
 runtime = "runsc"
 uid_range = { start = 3000000, count = 1000 }
+allow_degraded = ["cgroups", "idmap"]
 [sandbox.limits]
 memory = "1GiB"
 pids = 64
@@ -88,6 +89,10 @@ secret_env = "SLACK_SIGNING"
     assert_eq!(cfg.sandbox.runtime, DockerRuntime::Runsc);
     assert_eq!(cfg.sandbox.limits.memory, ByteSize::gib(1));
     assert_eq!(cfg.sandbox.limits.timeout, Duration::from_secs(120));
+    assert_eq!(
+        cfg.sandbox.allow_degraded,
+        vec![SandboxLayer::Cgroups, SandboxLayer::Idmap]
+    );
     assert_eq!(cfg.policy.template, PolicyTemplate::Strict);
     assert_eq!(cfg.network.allow.len(), 4);
     assert_eq!(cfg.secrets.backend, SecretsBackend::Vault);
@@ -183,6 +188,12 @@ fn semantic_errors_are_located() {
             "sandbox.uid_range",
             2,
             "unprivileged",
+        ),
+        (
+            "[sandbox]\nallow_degraded = [\"landlock\", \"landlock\"]\n",
+            "sandbox.allow_degraded",
+            2,
+            "listed twice",
         ),
         (
             "[network]\nallow = [\"ok.com\", \"http://bad.com\"]\n",
@@ -335,4 +346,11 @@ fn custom_scopes() {
         assert_eq!(e.position.map(|p| p.0), Some(*line), "{src}: {e}");
         assert!(e.message.contains(needle), "{src}: {e}");
     }
+}
+
+#[test]
+fn unknown_degraded_layer_names_the_choices() {
+    let e = err("[sandbox]\nallow_degraded = [\"capabilities\"]\n");
+    assert_eq!(e.key.as_deref(), Some("sandbox.allow_degraded[0]"));
+    assert!(e.message.contains("landlock"), "{e}");
 }

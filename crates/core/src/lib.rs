@@ -30,6 +30,10 @@ pub use config::{
     GuardConfig, GuardMode, Limits, NetworkConfig, NotificationsConfig, OtlpProtocol, PolicyConfig,
     PolicyTemplate, SandboxBackend, SandboxConfig, ScopesConfig, SecretsBackend, SecretsConfig,
     ServerConfig, TelemetryConfig, UidRange, VaultConfig, Webhook, WebhookEvent, WebhookKind,
+    ApprovalsConfig, AuditConfig, Config, ConfigError, DockerRuntime, GuardConfig, GuardMode,
+    Limits, NetworkConfig, NotificationsConfig, OtlpProtocol, PolicyConfig, PolicyTemplate,
+    SandboxBackend, SandboxConfig, SandboxLayer, SecretsBackend, SecretsConfig, ServerConfig,
+    TelemetryConfig, UidRange, VaultConfig, Webhook, WebhookEvent, WebhookKind,
 };
 pub use error::{Error, Result};
 pub use home::{HOME_ENV, Home};

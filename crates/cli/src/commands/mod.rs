@@ -9,6 +9,7 @@ pub(crate) mod man;
 pub(crate) mod policy;
 pub(crate) mod skill;
 pub(crate) mod trust;
+pub(crate) mod sandbox;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Trust(cmd) => trust::run(&ctx, cmd),
         Command::Logs(cmd) => logs::run(&ctx, cmd),
         Command::Policy(cmd) => policy::run(&ctx, cmd),
+        Command::Sandbox(cmd) => sandbox::run(&ctx, cmd),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

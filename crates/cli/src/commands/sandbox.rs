@@ -1,0 +1,247 @@
+//! `aegisclaw sandbox run|selftest`: run a command in the configured sandbox, or prove the
+//! sandbox holds on this machine by attacking it.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aegisclaw_core::{Limits, SandboxBackend};
+use aegisclaw_sandbox::{Backend, ExecSpec, ExecStdio, NativeBackend, RunReport, SandboxSpec};
+use anyhow::Context;
+use bytesize::ByteSize;
+use clap::{Args, Subcommand};
+
+use crate::commands::Ctx;
+use crate::error::{EXIT_ERROR, EXIT_NEGATIVE, with_hint};
+use crate::output::{print_json, print_table};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Run a command in the sandbox: nothing of the host is visible but the system directories
+    /// and the paths you grant; no network; limits from sandbox.limits (flags can only lower them).
+    /// Exits with the command's exit code (128 + signal when killed); 2 when the sandbox could
+    /// not be built
+    Run(RunArgs),
+    /// Attack the sandbox on this machine (escape suite E01–E30) and print a score per attack;
+    /// exit 1 when a required case fails
+    Selftest(SelftestArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Make PATH visible read-only (repeatable)
+    #[arg(long = "ro", value_name = "PATH")]
+    read_only: Vec<PathBuf>,
+    /// Make PATH visible read-write (repeatable); .git/hooks, .git/config, shell rc files and
+    /// editor settings in it stay read-only
+    #[arg(long = "rw", value_name = "PATH")]
+    read_write: Vec<PathBuf>,
+    /// Working directory inside the sandbox [default: the current directory when it is granted,
+    /// else the sandbox's $HOME]
+    #[arg(long, value_name = "DIR")]
+    workdir: Option<PathBuf>,
+    /// Memory limit, e.g. 256M or 1G (at most sandbox.limits.memory)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    mem: Option<ByteSize>,
+    /// Process limit (at most sandbox.limits.pids)
+    #[arg(long, value_name = "N")]
+    pids: Option<u32>,
+    /// Wall-clock limit, e.g. 10s or 2m (at most sandbox.limits.timeout)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    timeout: Option<Duration>,
+    /// Set an environment variable inside (repeatable); never pass secrets this way
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    /// After the command's own output, print a one-line JSON summary on stdout:
+    /// {"backend","status","exit_code","duration_ms","timed_out","denials","degraded"}
+    #[arg(long)]
+    json: bool,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SelftestArgs {
+    /// The backend to attack [default: sandbox.backend]
+    #[arg(long, value_enum)]
+    backend: Option<SandboxBackend>,
+    /// Print the results as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Host variables that pass into the sandbox (terminal and locale settings, never secrets).
+const PASSED_ENV: &[&str] = &["TERM", "COLORTERM", "NO_COLOR", "LANG", "LC_ALL", "TZ"];
+
+pub(crate) fn run(ctx: &Ctx, cmd: SandboxCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        SandboxCommand::Run(args) => run_command(ctx, args),
+        SandboxCommand::Selftest(args) => selftest(ctx, args),
+    }
+}
+
+fn parse_size(s: &str) -> Result<ByteSize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a size such as 512M or 1G, got {s:?}"))?;
+    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown size unit in {s:?}; use K, M or G")),
+    };
+    n.checked_mul(factor)
+        .map(ByteSize)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected K=V, got {s:?}"))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// `limit` lowered by `flag`; raising it is refused.
+fn lower<T: PartialOrd + std::fmt::Display + Copy>(
+    config: T,
+    flag: Option<T>,
+    name: &str,
+    key: &str,
+) -> anyhow::Result<T> {
+    match flag {
+        Some(v) if v > config => Err(with_hint(
+            format!("{name} {v} is above the configured limit {config}"),
+            format!("flags can only lower limits; raise {key} in config.toml first"),
+        )),
+        Some(v) => Ok(v),
+        None => Ok(config),
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    let abs = std::path::absolute(path).with_context(|| format!("resolve {}", path.display()))?;
+    if abs
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return abs
+            .canonicalize()
+            .with_context(|| format!("resolve {}", path.display()));
+    }
+    Ok(abs)
+}
+
+fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    if config.sandbox.backend != SandboxBackend::Native {
+        return Err(with_hint(
+            format!(
+                "the {} backend is not available yet; only the native backend runs commands",
+                config.sandbox.backend
+            ),
+            "set sandbox.backend = \"native\" in config.toml",
+        ));
+    }
+    let base = &config.sandbox.limits;
+    let timeout = lower(
+        humantime::Duration::from(base.timeout),
+        args.timeout.map(humantime::Duration::from),
+        "--timeout",
+        "sandbox.limits.timeout",
+    )?;
+    let limits = Limits {
+        memory: lower(base.memory, args.mem, "--mem", "sandbox.limits.memory")?,
+        pids: lower(base.pids, args.pids, "--pids", "sandbox.limits.pids")?,
+        timeout: timeout.into(),
+        ..base.clone()
+    };
+    if limits.pids == 0 || limits.timeout.is_zero() || limits.memory < ByteSize::mib(16) {
+        return Err(with_hint(
+            "limits too low: --pids must be at least 1, --timeout positive, --mem at least 16M",
+            "raise the flag",
+        ));
+    }
+    let mut spec = SandboxSpec::new(limits);
+    for p in &args.read_only {
+        spec.read_only.push(absolute(p)?);
+    }
+    for p in &args.read_write {
+        spec.read_write.push(absolute(p)?);
+    }
+    spec.hidden.push(ctx.home.root().to_path_buf());
+    spec.allow_degraded = config.sandbox.allow_degraded.clone();
+    for name in PASSED_ENV {
+        if let Ok(value) = std::env::var(name) {
+            spec.env.push(((*name).to_string(), value));
+        }
+    }
+    spec.env.extend(args.env.iter().cloned());
+    spec.workdir = match &args.workdir {
+        Some(dir) => Some(absolute(dir)?),
+        None => std::env::current_dir().ok().filter(|cwd| {
+            spec.read_only
+                .iter()
+                .chain(&spec.read_write)
+                .any(|g| cwd.starts_with(g))
+        }),
+    };
+    let (program, rest) = args
+        .command
+        .split_first()
+        .context("no command given after --")?;
+    let exec = ExecSpec::new(program.clone()).args(rest.iter().cloned());
+    let backend = NativeBackend::from_current_exe(&config.sandbox)?;
+    let stdio = ExecStdio {
+        stdin: aegisclaw_sandbox::Stdio::Inherit,
+        stdout: aegisclaw_sandbox::Stdio::Inherit,
+        stderr: aegisclaw_sandbox::Stdio::Inherit,
+    };
+    let output = backend
+        .run(spec, &exec, stdio)
+        .map_err(|e| match e.hint() {
+            Some(hint) => with_hint(e.to_string(), hint),
+            None => anyhow::Error::new(e),
+        })?;
+    let report = output.report;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary(&report))?);
+    } else {
+        for denial in &report.exec.denials {
+            eprintln!("aegisclaw: {denial}");
+        }
+        for d in &report.degraded {
+            eprintln!(
+                "aegisclaw: degraded: ran without {} ({})",
+                d.layer, d.reason
+            );
+        }
+    }
+    std::io::stdout().flush()?;
+    Ok(ExitCode::from((report.exec.code() & 0xff) as u8))
+}
+
+/// The `--json` summary of a run.
+fn summary(report: &RunReport) -> serde_json::Value {
+    serde_json::json!({
+        "backend": report.backend,
+        "status": report.exec.status,
+        "exit_code": report.exec.code(),
+        "duration_ms": u64::try_from(report.exec.duration.as_millis()).unwrap_or(u64::MAX),
+        "timed_out": report.exec.timed_out,
+        "denials": report.exec.denials,
+        "degraded": report.degraded,
+    })
+}
+
+fn selftest(_ctx: &Ctx, _args: SelftestArgs) -> anyhow::Result<ExitCode> {
+    let _ = (print_json::<()>, print_table, EXIT_NEGATIVE, EXIT_ERROR);
+    Err(with_hint("not yet", "wait"))
+}
