@@ -4,13 +4,28 @@
 use caps::CapSet;
 
 /// Drops every capability of the calling process. Needs `CAP_SETPCAP` (in the current user
-/// namespace) for the bounding set, so it runs before the permitted set is cleared.
+/// namespace) for the bounding set, so it runs before the permitted set is cleared; a bounding
+/// set that is already empty is left alone.
 pub(crate) fn drop_all() -> Result<(), String> {
+    drop_bounding()?;
+    for set in [CapSet::Effective, CapSet::Permitted] {
+        caps::clear(None, set)
+            .map_err(|e| format!("cannot clear the {set:?} capability set: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Empties the bounding, ambient and inheritable sets (keeps what the process holds now).
+pub(crate) fn drop_bounding() -> Result<(), String> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<libc::c_ulong>().ok())
         .unwrap_or(63);
     for cap in 0..=last {
+        // SAFETY: PR_CAPBSET_READ takes an integer capability number.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap, 0, 0, 0) } != 1 {
+            continue;
+        }
         // SAFETY: PR_CAPBSET_DROP takes an integer capability number.
         let ret = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
         // EINVAL: a number the kernel does not know; nothing to drop.
@@ -21,12 +36,7 @@ pub(crate) fn drop_all() -> Result<(), String> {
             ));
         }
     }
-    for set in [
-        CapSet::Ambient,
-        CapSet::Inheritable,
-        CapSet::Effective,
-        CapSet::Permitted,
-    ] {
+    for set in [CapSet::Ambient, CapSet::Inheritable] {
         caps::clear(None, set)
             .map_err(|e| format!("cannot clear the {set:?} capability set: {e}"))?;
     }

@@ -158,6 +158,9 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
     } = plan.identity
     {
         let fix = "report this bug";
+        // The bounding set can only shrink while we still hold CAP_SETPCAP (as root); a new user
+        // namespace below gets a full one again, which drop_all then empties.
+        caps::drop_bounding().map_err(|e| Error::layer(Layer::Capabilities, e, fix))?;
         nix::unistd::setgroups(&[]).map_err(nix_err(
             Layer::Identity,
             "cannot drop supplementary groups",

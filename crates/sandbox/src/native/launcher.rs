@@ -86,6 +86,13 @@ pub(crate) fn main() -> i32 {
         Ok(s) => s,
         Err(e) => {
             let _ = host.send(&LauncherMsg::Failed(e.to_wire()), &[], &[]);
+            // Closing with unread messages would reset the channel before the host reads our
+            // answer: take what the host still sends until it hangs up (or asks us to go).
+            while let Ok(Some(r)) = host.recv::<HostMsg>() {
+                if matches!(r.msg, HostMsg::Destroy) {
+                    break;
+                }
+            }
             return 1;
         }
     };
@@ -240,8 +247,17 @@ impl Sandbox {
                         ));
                     }
                     Err(e) => {
+                        // No user namespaces at all is the usual reason; name the root cause.
+                        let layer = if matches!(
+                            e.raw_os_error(),
+                            Some(libc::ENOSPC | libc::EPERM | libc::EUSERS)
+                        ) {
+                            Layer::UserNamespace
+                        } else {
+                            Layer::Idmap
+                        };
                         return Err(Error::layer(
-                            Layer::Idmap,
+                            layer,
                             format!("cannot create the user namespace of the idmapped mounts: {e}"),
                             "allow user namespaces (sysctl user.max_user_namespaces=15000)",
                         ));

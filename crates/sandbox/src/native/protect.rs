@@ -218,22 +218,34 @@ fn ensure(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<Held> {
     ))
 }
 
+/// Creates the marked placeholder `rel` atomically: it is built under a temporary name, marked
+/// and made read-only, then renamed into place (never over something that exists meanwhile).
 fn create(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<()> {
+    let parent = rel.parent().unwrap_or(Path::new(""));
+    let temp = parent.join(format!(
+        ".aegisclaw-placeholder-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    let c_temp = sys::cstring(&temp)?;
     let c_rel = sys::cstring(rel)?;
-    // SAFETY: c_rel is a valid NUL-terminated path below the directory descriptor `root`.
-    let ret = unsafe {
+    // SAFETY: c_temp is a valid NUL-terminated path below the directory descriptor `root`.
+    let made = unsafe {
         match kind {
-            Kind::Dir => libc::mkdirat(root.as_raw_fd(), c_rel.as_ptr(), 0o555),
+            Kind::Dir => libc::mkdirat(root.as_raw_fd(), c_temp.as_ptr(), 0o700),
             Kind::File => {
                 let fd = libc::openat(
                     root.as_raw_fd(),
-                    c_rel.as_ptr(),
+                    c_temp.as_ptr(),
                     libc::O_CREAT
                         | libc::O_EXCL
                         | libc::O_WRONLY
                         | libc::O_CLOEXEC
                         | libc::O_NOFOLLOW,
-                    0o444,
+                    0o600,
                 );
                 if fd >= 0 {
                     libc::close(fd);
@@ -242,18 +254,50 @@ fn create(root: &OwnedFd, rel: &Path, kind: Kind) -> io::Result<()> {
             }
         }
     };
-    match sys::check_int(ret) {
-        Ok(_) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => return Ok(()),
-        Err(e) => return Err(e),
+    sys::check_int(made)?;
+    let finish = || -> io::Result<()> {
+        let fd = sys::open_beneath(root.as_fd(), &temp, libc::O_RDONLY)?;
+        // SAFETY: the name and value are valid for the call; fd is an open descriptor.
+        let ret =
+            unsafe { libc::fsetxattr(fd.as_raw_fd(), MARKER.as_ptr(), b"1".as_ptr().cast(), 1, 0) };
+        sys::check_int(ret)?;
+        let mode = match kind {
+            Kind::Dir => 0o555,
+            Kind::File => 0o444,
+        };
+        // SAFETY: fchmod of an open descriptor.
+        sys::check_int(unsafe { libc::fchmod(fd.as_raw_fd(), mode) })?;
+        // SAFETY: both paths are valid and relative to `root`.
+        sys::check_int(unsafe {
+            libc::renameat2(
+                root.as_raw_fd(),
+                c_temp.as_ptr(),
+                root.as_raw_fd(),
+                c_rel.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        })
+        .map(drop)
+    };
+    let result = finish();
+    if result.is_err() {
+        // SAFETY: removing our own temporary entry.
+        unsafe {
+            libc::unlinkat(
+                root.as_raw_fd(),
+                c_temp.as_ptr(),
+                if kind == Kind::Dir {
+                    libc::AT_REMOVEDIR
+                } else {
+                    0
+                },
+            );
+        }
     }
-    let fd = sys::open_beneath(root.as_fd(), rel, libc::O_RDONLY)?;
-    // SAFETY: the name and value are valid for the call; fd is an open descriptor.
-    let ret =
-        unsafe { libc::fsetxattr(fd.as_raw_fd(), MARKER.as_ptr(), b"1".as_ptr().cast(), 1, 0) };
-    // Without extended attributes the placeholder is simply never removed.
-    let _ = sys::check_int(ret);
-    Ok(())
+    match result {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+        other => other,
+    }
 }
 
 fn same_file(root: &OwnedFd, rel: &Path, held: &impl AsFd) -> io::Result<bool> {
