@@ -74,6 +74,9 @@ impl SandboxSpec {
 
     /// Checks what can be checked without touching the host: absolute paths, names, sizes.
     pub fn validate(&self) -> Result<()> {
+        for grant in self.workspace.iter().chain(&self.read_only).chain(&self.read_write) {
+            check_grant(grant)?;
+        }
         let all_paths = self
             .workspace
             .iter()
@@ -125,6 +128,25 @@ impl SandboxSpec {
     pub(crate) fn may_degrade(&self, layer: SandboxLayer) -> bool {
         self.allow_degraded.contains(&layer)
     }
+}
+
+/// Where granted paths must never go: the sandbox's own virtual filesystems.
+const RESERVED: &[&str] = &["/proc", "/dev", "/sys", "/run", SANDBOX_HOME];
+
+fn check_grant(path: &Path) -> Result<()> {
+    check_path(path)?;
+    if path.components().count() <= 1 {
+        return Err(Error::Spec(
+            "granting / would expose the whole host; grant the directories the command needs".into(),
+        ));
+    }
+    if let Some(reserved) = RESERVED.iter().find(|r| path.starts_with(r)) {
+        return Err(Error::Spec(format!(
+            "{} lies under {reserved}, which the sandbox provides itself; grant another path",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn check_path(path: &Path) -> Result<()> {
@@ -373,6 +395,19 @@ mod tests {
         let mut spec = SandboxSpec::new(Limits::default());
         spec.workspace = Some("/a/../etc".into());
         assert!(spec.validate().unwrap_err().to_string().contains(".."));
+    }
+
+    #[test]
+    fn reserved_places_cannot_be_granted() {
+        for bad in ["/", "/proc/1", "/dev/shm", "/run/user", "/home/sandbox/x", "/sys"] {
+            let mut spec = SandboxSpec::new(Limits::default());
+            spec.read_only.push(bad.into());
+            let e = spec.validate().unwrap_err();
+            assert!(matches!(e, Error::Spec(_)), "{bad}: {e}");
+        }
+        let mut spec = SandboxSpec::new(Limits::default());
+        spec.read_write.push("/srv/project".into());
+        spec.validate().unwrap();
     }
 
     #[test]

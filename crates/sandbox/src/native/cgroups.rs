@@ -99,6 +99,11 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The cgroup directories, for cleanup by someone else.
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.dirs().iter().map(|d| d.display().to_string()).collect()
+    }
+
     fn dirs(&self) -> Vec<&Path> {
         match self {
             Self::V2 { dir } => vec![dir],

@@ -99,6 +99,11 @@ pub(crate) fn main() -> i32 {
     let _ = host.send(
         &LauncherMsg::Ready {
             degraded: sandbox.degraded.clone(),
+            leftovers: sandbox
+                .cgroup
+                .as_ref()
+                .map(Cgroup::paths)
+                .unwrap_or_default(),
         },
         &[],
         &[],

@@ -144,6 +144,7 @@ impl Backend for NativeBackend {
             child: Some(child),
             host,
             degraded: Vec::new(),
+            leftovers: Vec::new(),
             ended: false,
         };
         let lost =
@@ -181,8 +182,9 @@ impl Backend for NativeBackend {
         drop(secrets);
         match session.host.recv::<LauncherMsg>().map_err(lost)? {
             Some(r) => match r.msg {
-                LauncherMsg::Ready { degraded } => {
+                LauncherMsg::Ready { degraded, leftovers } => {
                     session.degraded = degraded;
+                    session.leftovers = leftovers.into_iter().map(PathBuf::from).collect();
                     Ok(Box::new(session))
                 }
                 LauncherMsg::Failed(e) => Err(e.into()),
@@ -201,6 +203,8 @@ pub struct NativeSession {
     child: Option<Child>,
     host: Channel,
     degraded: Vec<Degraded>,
+    /// What to remove if the launcher dies without tearing down (its cgroups).
+    leftovers: Vec<PathBuf>,
     ended: bool,
 }
 
@@ -333,7 +337,14 @@ impl NativeSession {
             }
         }
         if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
+            let killed = child.wait().map(|s| s.code().is_none()).unwrap_or(true);
+            if killed {
+                // The launcher was killed before its teardown; its sandbox died with it (init's
+                // parent-death signal), so its cgroups are empty: remove them.
+                for dir in &self.leftovers {
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
         }
         self.ended = true;
     }

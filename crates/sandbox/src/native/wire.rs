@@ -210,7 +210,12 @@ pub(crate) enum HostMsg {
 /// Launcher → host.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum LauncherMsg {
-    Ready { degraded: Vec<Degraded> },
+    /// The sandbox is up. `leftovers` are the directories (the run's cgroups) the host removes
+    /// if the launcher dies before it can.
+    Ready {
+        degraded: Vec<Degraded>,
+        leftovers: Vec<String>,
+    },
     Failed(WireError),
     Started,
     ExecFailed(WireError),

@@ -1,1 +1,5 @@
+mod escape;
+mod failclosed;
 mod run;
+mod secrets;
+mod session;
