@@ -74,7 +74,12 @@ impl SandboxSpec {
 
     /// Checks what can be checked without touching the host: absolute paths, names, sizes.
     pub fn validate(&self) -> Result<()> {
-        for grant in self.workspace.iter().chain(&self.read_only).chain(&self.read_write) {
+        for grant in self
+            .workspace
+            .iter()
+            .chain(&self.read_only)
+            .chain(&self.read_write)
+        {
             check_grant(grant)?;
         }
         let all_paths = self
@@ -137,7 +142,8 @@ fn check_grant(path: &Path) -> Result<()> {
     check_path(path)?;
     if path.components().count() <= 1 {
         return Err(Error::Spec(
-            "granting / would expose the whole host; grant the directories the command needs".into(),
+            "granting / would expose the whole host; grant the directories the command needs"
+                .into(),
         ));
     }
     if let Some(reserved) = RESERVED.iter().find(|r| path.starts_with(r)) {
@@ -399,7 +405,14 @@ mod tests {
 
     #[test]
     fn reserved_places_cannot_be_granted() {
-        for bad in ["/", "/proc/1", "/dev/shm", "/run/user", "/home/sandbox/x", "/sys"] {
+        for bad in [
+            "/",
+            "/proc/1",
+            "/dev/shm",
+            "/run/user",
+            "/home/sandbox/x",
+            "/sys",
+        ] {
             let mut spec = SandboxSpec::new(Limits::default());
             spec.read_only.push(bad.into());
             let e = spec.validate().unwrap_err();

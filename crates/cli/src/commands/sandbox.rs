@@ -8,13 +8,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aegisclaw_core::{Limits, SandboxBackend};
-use aegisclaw_sandbox::{Backend, ExecSpec, ExecStdio, NativeBackend, RunReport, SandboxSpec};
+use aegisclaw_sandbox::{
+    Backend, ExecSpec, ExecStdio, NativeBackend, RunReport, SandboxSpec, escape,
+};
 use anyhow::Context;
 use bytesize::ByteSize;
 use clap::{Args, Subcommand};
 
 use crate::commands::Ctx;
-use crate::error::{EXIT_ERROR, EXIT_NEGATIVE, with_hint};
+use crate::error::{EXIT_NEGATIVE, with_hint};
 use crate::output::{print_json, print_table};
 
 #[derive(Debug, Subcommand)]
@@ -241,7 +243,87 @@ fn summary(report: &RunReport) -> serde_json::Value {
     })
 }
 
-fn selftest(_ctx: &Ctx, _args: SelftestArgs) -> anyhow::Result<ExitCode> {
-    let _ = (print_json::<()>, print_table, EXIT_NEGATIVE, EXIT_ERROR);
-    Err(with_hint("not yet", "wait"))
+#[allow(
+    unsafe_code,
+    reason = "E14 plants a canary in this process's environment while it is single-threaded"
+)]
+fn selftest(ctx: &Ctx, args: SelftestArgs) -> anyhow::Result<ExitCode> {
+    let config = ctx.config()?;
+    let backend = args.backend.unwrap_or(config.sandbox.backend);
+    if backend != SandboxBackend::Native {
+        return Err(with_hint(
+            format!(
+                "the {backend} backend is not available yet; only the native backend can be attacked"
+            ),
+            "run `aegisclaw sandbox selftest --backend native`",
+        ));
+    }
+    // SAFETY: the command runs on the main thread and no other thread exists yet (the suite
+    // starts its own threads later).
+    unsafe { escape::plant_runtime_canary() };
+    let exe = std::env::current_exe().context("locate the aegisclaw executable")?;
+    let opts = escape::SuiteOptions {
+        backend: NativeBackend::new(&exe, &config.sandbox),
+        probe: exe,
+        limits: config.sandbox.limits.clone(),
+        allow_degraded: config.sandbox.allow_degraded.clone(),
+        runtime_home: Some(ctx.home.root().to_path_buf()),
+        only: Vec::new(),
+    };
+    let report = escape::run_suite(&opts);
+    if args.json {
+        print_json(&report)?;
+    } else {
+        let mut rows = vec![vec![
+            "case".to_string(),
+            "result".into(),
+            "attack".into(),
+            "checks".into(),
+        ]];
+        for case in &report.cases {
+            let result = match (case.passed, case.required) {
+                (true, _) => "pass",
+                (false, true) => "FAIL",
+                (false, false) => "fail (reported)",
+            };
+            let passed = case.checks.iter().filter(|c| c.ok).count();
+            rows.push(vec![
+                case.id.clone(),
+                result.into(),
+                case.title.clone(),
+                format!("{passed}/{} in {} ms", case.checks.len(), case.duration_ms),
+            ]);
+            for check in case.checks.iter().filter(|c| !c.ok) {
+                rows.push(vec![
+                    String::new(),
+                    String::new(),
+                    format!("  {}", check.what),
+                    check.detail.clone(),
+                ]);
+            }
+            for d in &case.degraded {
+                rows.push(vec![
+                    String::new(),
+                    String::new(),
+                    format!("  degraded: {}", d.layer),
+                    d.reason.clone(),
+                ]);
+            }
+        }
+        print_table(&rows)?;
+        println!();
+        println!(
+            "{}: {}/{} attacks held ({}/{} required: E01-E21, E30)",
+            report.backend,
+            report.passed,
+            report.total,
+            report.required_passed,
+            report.required_total
+        );
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_NEGATIVE)
+    })
 }

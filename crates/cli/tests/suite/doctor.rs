@@ -52,6 +52,7 @@ fn json_shape_is_stable() {
         "landlock",
         "seccomp",
         "cgroups",
+        "sandbox",
     ] {
         check(&json, name);
     }

@@ -5,3 +5,4 @@ mod init;
 mod logs;
 mod policy;
 mod skill;
+mod sandbox;

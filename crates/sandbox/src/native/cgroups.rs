@@ -101,7 +101,10 @@ impl Cgroup {
 
     /// The cgroup directories, for cleanup by someone else.
     pub(crate) fn paths(&self) -> Vec<String> {
-        self.dirs().iter().map(|d| d.display().to_string()).collect()
+        self.dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect()
     }
 
     fn dirs(&self) -> Vec<&Path> {

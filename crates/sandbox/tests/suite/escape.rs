@@ -23,7 +23,10 @@ fn run_case(id: &str, unprivileged: bool) {
     let mut keep = None;
     let mut cmd = if unprivileged && is_root() {
         // The build directory may be private to root: run a copy the unprivileged user can reach.
-        let dir = tempfile::Builder::new().prefix("aegisclaw-escape-user-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("aegisclaw-escape-user-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let copy: PathBuf = dir.path().join("aegisclaw-sandbox-helper");
         std::fs::copy(helper(), &copy).unwrap();

@@ -40,7 +40,11 @@ fn exit_codes_and_signals_follow_the_shell_convention() {
 #[test]
 fn a_missing_program_is_an_exec_error() {
     let e = backend()
-        .run(spec(), &ExecSpec::new("no-such-program-aegisclaw"), ExecStdio::piped())
+        .run(
+            spec(),
+            &ExecSpec::new("no-such-program-aegisclaw"),
+            ExecStdio::piped(),
+        )
         .unwrap_err();
     assert!(matches!(e, Error::Exec { .. }), "{e}");
     assert!(e.to_string().contains("no-such-program-aegisclaw"), "{e}");
@@ -55,7 +59,9 @@ fn stdin_is_piped_through() {
         stdout: Stdio::Piped,
         stderr: Stdio::Null,
     };
-    let mut exec = session.exec(&ExecSpec::new("tr").args(["a-z", "A-Z"]), stdio).unwrap();
+    let mut exec = session
+        .exec(&ExecSpec::new("tr").args(["a-z", "A-Z"]), stdio)
+        .unwrap();
     {
         use std::io::Write;
         let mut stdin = exec.stdin.take().unwrap();
@@ -74,13 +80,28 @@ fn the_environment_is_built_not_inherited() {
     let exec = sh("env | sort").env("PER_COMMAND", "yes");
     let out = run(s, &exec);
     let env = String::from_utf8_lossy(&out.stdout).into_owned();
-    for expected in ["GREETING=hi", "PER_COMMAND=yes", "HOME=/home/sandbox", "USER=sandbox"] {
-        assert!(env.lines().any(|l| l == expected), "{expected} missing from:\n{env}");
+    for expected in [
+        "GREETING=hi",
+        "PER_COMMAND=yes",
+        "HOME=/home/sandbox",
+        "USER=sandbox",
+    ] {
+        assert!(
+            env.lines().any(|l| l == expected),
+            "{expected} missing from:\n{env}"
+        );
     }
     // Nothing of this test process's environment (cargo sets plenty).
     for (k, _) in std::env::vars() {
-        if !["PATH", "HOME", "LANG", "USER", "SHELL", "TERM", "LOGNAME", "TMPDIR", "PWD"].contains(&k.as_str()) {
-            assert!(!env.lines().any(|l| l.starts_with(&format!("{k}="))), "{k} leaked:\n{env}");
+        if ![
+            "PATH", "HOME", "LANG", "USER", "SHELL", "TERM", "LOGNAME", "TMPDIR", "PWD",
+        ]
+        .contains(&k.as_str())
+        {
+            assert!(
+                !env.lines().any(|l| l.starts_with(&format!("{k}="))),
+                "{k} leaked:\n{env}"
+            );
         }
     }
 }
@@ -91,12 +112,17 @@ fn workdir_defaults_to_the_workspace_and_must_exist() {
     let mut s = spec();
     s.workspace = Some(ws.path().to_path_buf());
     let out = run(s, &ExecSpec::new("pwd"));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), ws.path().to_str().unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        ws.path().to_str().unwrap()
+    );
     let out = run(spec(), &ExecSpec::new("pwd"));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "/home/sandbox");
     let mut s = spec();
     s.workdir = Some("/not/granted".into());
-    let e = backend().run(s, &ExecSpec::new("true"), ExecStdio::piped()).unwrap_err();
+    let e = backend()
+        .run(s, &ExecSpec::new("true"), ExecStdio::piped())
+        .unwrap_err();
     assert!(e.to_string().contains("/not/granted"), "{e}");
 }
 
@@ -111,15 +137,32 @@ fn files_created_in_the_workspace_belong_to_the_invoking_user() {
     .unwrap();
     let mut s = spec();
     s.workspace = Some(ws.path().to_path_buf());
-    let out = run(s, &sh("cat mine.txt && echo more >> mine.txt && echo new > new.txt && id -u"));
-    assert_eq!(out.report.exec.code(), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<_> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let out = run(
+        s,
+        &sh("cat mine.txt && echo more >> mine.txt && echo new > new.txt && id -u"),
+    );
+    assert_eq!(
+        out.report.exec.code(),
+        0,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(lines[0], "private");
     // Never uid 0 inside.
     assert_eq!(lines[1], "1000");
     let me = nix::unistd::geteuid().as_raw();
-    assert_eq!(std::fs::metadata(ws.path().join("new.txt")).unwrap().uid(), me);
-    assert_eq!(std::fs::read_to_string(ws.path().join("mine.txt")).unwrap(), "private\nmore\n");
+    assert_eq!(
+        std::fs::metadata(ws.path().join("new.txt")).unwrap().uid(),
+        me
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("mine.txt")).unwrap(),
+        "private\nmore\n"
+    );
 }
 
 #[test]
@@ -132,7 +175,13 @@ fn the_timeout_kills_the_whole_tree_and_is_reported() {
     let exec = &out.report.exec;
     assert!(exec.timed_out);
     assert_eq!(exec.status, ExitStatus::Signaled(libc::SIGKILL));
-    assert!(exec.denials.iter().any(|d| matches!(d, Denial::Timeout { .. })), "{:?}", exec.denials);
+    assert!(
+        exec.denials
+            .iter()
+            .any(|d| matches!(d, Denial::Timeout { .. })),
+        "{:?}",
+        exec.denials
+    );
     let left: Vec<_> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -156,16 +205,27 @@ fn limits_are_enforced_and_reported_as_denials() {
     let out = run(s, &sh("exec head -c 2000000 /dev/zero > /tmp/big"));
     assert_eq!(out.report.exec.status, ExitStatus::Signaled(libc::SIGXFSZ));
     assert!(
-        out.report.exec.denials.iter().any(|d| matches!(d, Denial::Limit { limit, .. } if limit == "file_size")),
+        out.report
+            .exec
+            .denials
+            .iter()
+            .any(|d| matches!(d, Denial::Limit { limit, .. } if limit == "file_size")),
         "{:?}",
         out.report.exec.denials
     );
     if nix::unistd::geteuid().is_root() {
         let mut s = spec();
         s.limits.pids = 8;
-        let out = run(s, &sh("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 5 & done; wait"));
+        let out = run(
+            s,
+            &sh("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 5 & done; wait"),
+        );
         assert!(
-            out.report.exec.denials.iter().any(|d| matches!(d, Denial::Limit { limit, .. } if limit == "pids")),
+            out.report
+                .exec
+                .denials
+                .iter()
+                .any(|d| matches!(d, Denial::Limit { limit, .. } if limit == "pids")),
             "{:?}",
             out.report.exec.denials
         );
@@ -174,15 +234,22 @@ fn limits_are_enforced_and_reported_as_denials() {
 
 #[test]
 fn refused_system_calls_are_reported() {
-    let out = run(spec(), &sh("mount -t tmpfs x /tmp; python3 -c 'import socket; socket.socket()' || true"));
+    let out = run(
+        spec(),
+        &sh("mount -t tmpfs x /tmp; python3 -c 'import socket; socket.socket()' || true"),
+    );
     let denials = &out.report.exec.denials;
     assert!(
-        denials.iter().any(|d| matches!(d, Denial::Syscall { syscall, .. } if syscall == "mount")),
+        denials
+            .iter()
+            .any(|d| matches!(d, Denial::Syscall { syscall, .. } if syscall == "mount")),
         "{denials:?}"
     );
     if std::path::Path::new("/usr/bin/python3").exists() {
         assert!(
-            denials.iter().any(|d| matches!(d, Denial::Network { family, .. } if family == "inet")),
+            denials
+                .iter()
+                .any(|d| matches!(d, Denial::Network { family, .. } if family == "inet")),
             "{denials:?}"
         );
     }
@@ -192,18 +259,33 @@ fn refused_system_calls_are_reported() {
 fn invalid_specs_are_refused_before_anything_runs() {
     let mut s = spec();
     s.read_only.push("relative/path".into());
-    let e = backend().run(s, &ExecSpec::new("true"), ExecStdio::piped()).unwrap_err();
+    let e = backend()
+        .run(s, &ExecSpec::new("true"), ExecStdio::piped())
+        .unwrap_err();
     assert!(matches!(e, Error::Spec(_)), "{e}");
     let mut s = spec();
     s.read_write.push("/proc/self".into());
-    let e = backend().run(s, &ExecSpec::new("true"), ExecStdio::piped()).unwrap_err();
+    let e = backend()
+        .run(s, &ExecSpec::new("true"), ExecStdio::piped())
+        .unwrap_err();
     assert!(matches!(e, Error::Spec(_)), "{e}");
     let ws = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink("/etc", ws.path().join(".git")).unwrap();
     let mut s = spec();
     s.workspace = Some(ws.path().to_path_buf());
-    let e = backend().run(s, &ExecSpec::new("true"), ExecStdio::piped()).unwrap_err();
-    assert!(matches!(e, Error::Layer { layer: Layer::ProtectedPaths, .. }), "{e}");
+    let e = backend()
+        .run(s, &ExecSpec::new("true"), ExecStdio::piped())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Layer {
+                layer: Layer::ProtectedPaths,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -215,7 +297,13 @@ fn hidden_paths_inside_grants_are_empty() {
     let mut s = spec();
     s.read_only.push(dir.path().to_path_buf());
     s.hidden.push(dir.path().join("home"));
-    let out = run(s, &sh(&format!("cat {0}/visible.txt; ls -A {0}/home; cat {0}/home/secret.toml", dir.path().display())));
+    let out = run(
+        s,
+        &sh(&format!(
+            "cat {0}/visible.txt; ls -A {0}/home; cat {0}/home/secret.toml",
+            dir.path().display()
+        )),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout, "ok\n");
     assert_ne!(out.report.exec.code(), 0);

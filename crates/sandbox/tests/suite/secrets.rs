@@ -9,13 +9,23 @@ fn host_processes_mention(needle: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
         .filter(|e| e.file_name().to_string_lossy() != std::process::id().to_string())
         .filter_map(|e| {
             let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
             let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
-            let text = format!("{}{}", String::from_utf8_lossy(&cmd), String::from_utf8_lossy(&env));
-            text.contains(needle).then(|| e.path().display().to_string())
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&cmd),
+                String::from_utf8_lossy(&env)
+            );
+            text.contains(needle)
+                .then(|| e.path().display().to_string())
         })
         .collect()
 }
@@ -29,7 +39,10 @@ fn a_secret_file_is_private_and_nowhere_else() {
     let script = "stat -c '%a %U' /run/secrets /run/secrets/API_TOKEN; cat /run/secrets/API_TOKEN; echo; env; \
                   echo x > /run/secrets/other 2>/dev/null || echo read-only";
     let exec = session
-        .exec(&ExecSpec::new("sh").args(["-c", script]), ExecStdio::piped())
+        .exec(
+            &ExecSpec::new("sh").args(["-c", script]),
+            ExecStdio::piped(),
+        )
         .unwrap();
     let (report, out, _) = exec.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&out).into_owned();
@@ -48,7 +61,11 @@ fn a_secret_file_is_private_and_nowhere_else() {
 
     // A new sandbox starts without it.
     let out = backend()
-        .run(spec(), &ExecSpec::new("ls").arg("-A").arg("/run/secrets"), ExecStdio::piped())
+        .run(
+            spec(),
+            &ExecSpec::new("ls").arg("-A").arg("/run/secrets"),
+            ExecStdio::piped(),
+        )
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
 }

@@ -15,13 +15,23 @@ fn commands_share_one_sandbox_until_destroyed() {
     let marker = format!("aegisclaw-session-{}", std::process::id());
     let mut session = backend().prepare(spec()).unwrap();
     for i in 0..5 {
-        let exec = session.exec(&sh(&format!("echo {i} >> /tmp/count; wc -l < /tmp/count")), ExecStdio::piped()).unwrap();
+        let exec = session
+            .exec(
+                &sh(&format!("echo {i} >> /tmp/count; wc -l < /tmp/count")),
+                ExecStdio::piped(),
+            )
+            .unwrap();
         let (report, out, _) = exec.wait_with_output().unwrap();
         assert_eq!(report.code(), 0);
         assert_eq!(String::from_utf8_lossy(&out).trim(), (i + 1).to_string());
     }
     // A background process lives on between commands ...
-    let exec = session.exec(&sh(&format!("setsid sleep 60 {marker} >/dev/null 2>&1 &")), ExecStdio::piped()).unwrap();
+    let exec = session
+        .exec(
+            &sh(&format!("setsid sleep 60 {marker} >/dev/null 2>&1 &")),
+            ExecStdio::piped(),
+        )
+        .unwrap();
     assert_eq!(exec.wait().unwrap().code(), 0);
     let alive = || {
         std::fs::read_dir("/proc")
@@ -60,7 +70,12 @@ fn dropping_a_session_tears_it_down() {
     let marker = format!("aegisclaw-drop-{}", std::process::id());
     {
         let mut session = backend().prepare(spec()).unwrap();
-        let exec = session.exec(&sh(&format!("sleep 60 {marker} & echo started")), ExecStdio::piped()).unwrap();
+        let exec = session
+            .exec(
+                &sh(&format!("sleep 60 {marker} & echo started")),
+                ExecStdio::piped(),
+            )
+            .unwrap();
         exec.wait_with_output().unwrap();
     }
     let left = std::fs::read_dir("/proc")
