@@ -84,11 +84,11 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
         "cannot set the parent-death signal",
         "report this bug",
     ))?;
-    match chan.recv::<ToInit>() {
-        Ok(Some(r)) if matches!(r.msg, ToInit::Go) => {}
-        // The launcher is gone (or confused): nothing to build for.
-        _ => exit(1),
-    }
+    // The launcher moves us into the run's cgroup meanwhile (a cgroup migration waits for an RCU
+    // grace period, milliseconds on a busy host); its `Go` is awaited only before the cgroup
+    // namespace is made and before any command can start. Should the launcher die, every
+    // receive below sees the channel close and init exits.
+    let mut go = false;
     let mut degraded: Vec<Degraded> = Vec::new();
 
     if let Identity::User { uid, gid } = plan.identity {
@@ -112,11 +112,6 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
             "report this bug",
         ))?;
     }
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(nix_err(
-        Layer::Namespaces,
-        "cannot create the cgroup namespace",
-        "use a kernel with cgroup namespaces (Linux 4.6+)",
-    ))?;
     nix::unistd::sethostname(etc::HOSTNAME).map_err(nix_err(
         Layer::Namespaces,
         "cannot set the host name",
@@ -126,19 +121,23 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
         // Keep the OOM killer on the commands, not on init; commands reset this to 0.
         let _ = sys::write_file(Path::new("/proc/self/oom_score_adj"), "-1000");
     }
-
     let captured = mounts::capture(plan, idmap.as_ref())?;
     degraded.extend(captured.degraded.iter().cloned());
     drop(idmap);
     mounts::build(plan, captured)?;
 
-    chan.send(&FromInit::WantSecrets, &[], &[])
-        .map_err(|e| Error::Launcher(format!("cannot ask for secrets: {e}")))?;
-    loop {
+    // Secrets come only now that init is not dumpable and its mounts exist (and not at all,
+    // with no round trip, when there are none).
+    if plan.secret_count > 0 {
+        chan.send(&FromInit::WantSecrets, &[], &[])
+            .map_err(|e| Error::Launcher(format!("cannot ask for secrets: {e}")))?;
+    }
+    while plan.secret_count > 0 {
         let r = chan
             .expect::<ToInit>("sending secrets")
             .map_err(|e| Error::Launcher(e.to_string()))?;
         match r.msg {
+            ToInit::Go => go = true,
             ToInit::Secret { name } => mounts::write_secret(&plan.identity, &name, &r.payload)?,
             ToInit::SecretsDone => break,
             other => {
@@ -149,6 +148,17 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
         }
     }
     mounts::seal()?;
+    if !go {
+        match chan.recv::<ToInit>() {
+            Ok(Some(r)) if matches!(r.msg, ToInit::Go) => {}
+            _ => exit(1),
+        }
+    }
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP).map_err(nix_err(
+        Layer::Namespaces,
+        "cannot create the cgroup namespace",
+        "use a kernel with cgroup namespaces (Linux 4.6+)",
+    ))?;
 
     if let Identity::Root {
         uid,
@@ -212,7 +222,6 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
             }
         }
     }
-
     caps::drop_all()
         .and_then(|()| caps::verify_none())
         .map_err(|e| {
@@ -242,7 +251,6 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
             "report this bug",
         ));
     }
-
     match landlock::apply(plan) {
         Ok(_) => {}
         Err(reason) if plan.spec.may_degrade(SandboxLayer::Landlock) => degraded.push(Degraded {
@@ -257,7 +265,6 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
             ));
         }
     }
-
     match install_seccomp(plan, chan) {
         Ok(()) => {}
         Err(reason) if plan.spec.may_degrade(SandboxLayer::Seccomp) => degraded.push(Degraded {
@@ -287,19 +294,20 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
 /// Closes every descriptor inherited from the launcher but the channel (and the idmap user
 /// namespace), and points stdio at `/dev/null`.
 fn close_inherited(chan: &Channel, idmap: Option<&OwnedFd>) -> Result<()> {
-    let keep: Vec<RawFd> = std::iter::once(chan.as_fd().as_raw_fd())
+    let mut keep: Vec<u32> = std::iter::once(chan.as_fd().as_raw_fd())
         .chain(idmap.map(AsRawFd::as_raw_fd))
+        .filter_map(|fd| u32::try_from(fd).ok())
         .collect();
-    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| Error::Launcher(format!("cannot list open descriptors: {e}")))?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in open {
-        if fd > 2 && !keep.contains(&fd) {
-            // SAFETY: closing a descriptor no Rust object of this (freshly forked) process owns;
-            // the ones we keep are excluded above.
-            unsafe { libc::close(fd) };
+    keep.sort_unstable();
+    let mut first = 3u32;
+    for kept in keep.iter().copied().chain([u32::MAX]) {
+        if kept > first {
+            // SAFETY: the range holds only descriptors inherited from the launcher that no Rust
+            // object of this freshly forked process owns (the kept ones lie outside it).
+            unsafe { sys::close_range(first, kept - 1) }
+                .map_err(|e| Error::Launcher(format!("cannot close inherited descriptors: {e}")))?;
         }
+        first = kept.saturating_add(1);
     }
     let null = std::fs::OpenOptions::new()
         .read(true)

@@ -34,8 +34,9 @@ use crate::native::wire::{Channel, FromInit, HostMsg, LauncherMsg, ToInit};
 use crate::report::{Degraded, Denial, ExecReport, ExitStatus};
 use crate::spec::{NetworkMode, SandboxSpec};
 
-/// The descriptor the host passes the control channel on.
-pub(crate) const CONTROL_FD: i32 = 3;
+/// The descriptor the host passes the control channel on (the launcher's stdin, so that the
+/// host can spawn it without code between fork and exec).
+pub(crate) const CONTROL_FD: i32 = 0;
 /// How long init gets to kill a timed-out command before it is killed itself.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
@@ -43,12 +44,12 @@ const KILL_GRACE: Duration = Duration::from_secs(2);
 pub(crate) fn main() -> i32 {
     // Nothing of ours is readable through /proc by processes of the same user from here on.
     let _ = nix::sys::prctl::set_dumpable(false);
-    // SAFETY: at the very start of the process no Rust object owns a descriptor above 3; the
+    // SAFETY: at the very start of the process no Rust object owns a descriptor above 2; the
     // host may have leaked some (E12), and none of them must reach the sandbox.
-    if unsafe { sys::close_from(CONTROL_FD as u32 + 1) }.is_err() {
+    if unsafe { sys::close_from(3) }.is_err() {
         return 1;
     }
-    // SAFETY: the host hands us the control channel on descriptor 3 and nothing else owns it.
+    // SAFETY: the host hands us the control channel as stdin and nothing else owns it.
     let host = Channel::from_fd(unsafe { OwnedFd::from_raw_fd(CONTROL_FD) });
     let mut blocked = SigSet::empty();
     for s in [
@@ -77,12 +78,20 @@ pub(crate) fn main() -> i32 {
         fault,
         uid_range,
         state_dir,
+        one_shot,
+        secret_count,
     } = setup
     else {
         return 1;
     };
-    let mut sandbox = match Sandbox::start(*spec, fault, uid_range, PathBuf::from(state_dir), &host)
-    {
+    let mut sandbox = match Sandbox::start(
+        *spec,
+        secret_count,
+        fault,
+        uid_range,
+        PathBuf::from(state_dir),
+        &host,
+    ) {
         Ok(s) => s,
         Err(e) => {
             let _ = host.send(&LauncherMsg::Failed(e.to_wire()), &[], &[]);
@@ -108,6 +117,7 @@ pub(crate) fn main() -> i32 {
         &[],
         &[],
     );
+    sandbox.one_shot = one_shot;
     sandbox.supervise(&host, &signals);
     sandbox.teardown();
     if sandbox.destroy_requested {
@@ -137,6 +147,8 @@ struct Sandbox {
     degraded: Vec<Degraded>,
     running: Option<Running>,
     destroy_requested: bool,
+    /// Tear down as soon as the first command ends.
+    one_shot: bool,
     _placeholders: Placeholders,
     _uid: Option<UidLease>,
 }
@@ -155,6 +167,7 @@ fn proxy_down(socket: &std::path::Path, e: &io::Error) -> Error {
 impl Sandbox {
     fn start(
         spec: SandboxSpec,
+        secret_count: usize,
         fault: Option<crate::native::wire::SimulatedFault>,
         uid_range: (u32, u32),
         state_dir: PathBuf,
@@ -196,6 +209,14 @@ impl Sandbox {
             .collect();
         let (protected, placeholders) = protect::prepare(&writable_dirs, &protect::home_dirs())?;
         let mut plan = Plan::resolve(spec, identity, protected)?;
+        plan.secret_count = secret_count;
+        if secret_count == 0 {
+            // Nothing to relay later: take the end marker now.
+            match host.recv::<HostMsg>() {
+                Ok(Some(r)) if matches!(r.msg, HostMsg::SecretsDone) => {}
+                _ => return Err(Error::Launcher("the host sent no end of secrets".into())),
+            }
+        }
 
         let run_id = format!(
             "{}-{}",
@@ -331,6 +352,7 @@ impl Sandbox {
             degraded,
             running: None,
             destroy_requested: false,
+            one_shot: false,
             _placeholders: placeholders,
             _uid: uid_lease,
         };
@@ -463,12 +485,23 @@ impl Sandbox {
             }
             if !chan_ev.is_empty() {
                 match self.chan.recv::<FromInit>() {
-                    Ok(Some(r)) => self.on_init(r.msg, host),
+                    Ok(Some(r)) => {
+                        let exited = matches!(r.msg, FromInit::Exited { .. });
+                        self.on_init(r.msg, host);
+                        if exited && self.one_shot {
+                            self.destroy_requested = true;
+                            return;
+                        }
+                    }
                     _ => self.init_gone(host),
                 }
             }
             if !init_ev.is_empty() {
                 self.init_gone(host);
+                if self.one_shot {
+                    self.destroy_requested = true;
+                    return;
+                }
             }
             if !sig_ev.is_empty() {
                 return;

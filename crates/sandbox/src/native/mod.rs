@@ -33,8 +33,7 @@ mod sys;
 mod wire;
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
@@ -42,10 +41,10 @@ use aegisclaw_core::{SandboxConfig, UidRange};
 
 pub use wire::SimulatedFault;
 
-use crate::backend::{Backend, ExecWaiter, Execution, Killer, Session};
+use crate::backend::{Backend, ExecWaiter, Execution, Killer, RunOutput, Session};
 use crate::error::{Error, Result};
 use crate::internal;
-use crate::report::{Degraded, ExecReport};
+use crate::report::{Degraded, ExecReport, RunReport};
 use crate::spec::{ExecSpec, ExecStdio, SandboxSpec, Stdio};
 use wire::{Channel, HostMsg, LauncherMsg, StreamFds};
 
@@ -102,32 +101,17 @@ impl NativeBackend {
     fn spawn_launcher(&self) -> Result<(Child, Channel)> {
         let (host, theirs) = Channel::pair()
             .map_err(|e| Error::Launcher(format!("cannot create the control channel: {e}")))?;
-        let their_fd = theirs.as_fd().as_raw_fd();
         let mut cmd = Command::new(&self.launcher);
+        // The control channel is the launcher's stdin: std then needs no code between fork and
+        // exec, and no other descriptor crosses over.
         cmd.arg(internal::LAUNCHER_ARG)
             .env_clear()
-            .stdin(std::process::Stdio::null())
+            .stdin(std::process::Stdio::from(theirs.into_fd()))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::inherit());
-        // SAFETY: between fork and exec the closure only calls dup2/fcntl, which are
-        // async-signal-safe and touch no memory of the parent.
-        unsafe {
-            cmd.pre_exec(move || {
-                if their_fd == launcher::CONTROL_FD {
-                    // Already in place: only clear close-on-exec.
-                    if libc::fcntl(their_fd, libc::F_SETFD, 0) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                } else if libc::dup2(their_fd, launcher::CONTROL_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
         let child = cmd
             .spawn()
             .map_err(|e| Error::io("start the sandbox launcher", &self.launcher, e))?;
-        drop(theirs);
         Ok((child, host))
     }
 }
@@ -138,17 +122,49 @@ impl Backend for NativeBackend {
     }
 
     fn prepare(&self, spec: SandboxSpec) -> Result<Box<dyn Session>> {
+        let mut session = self.start(spec, false)?;
+        session.await_ready()?;
+        Ok(Box::new(session))
+    }
+
+    /// One-shot runs are pipelined: the command travels with the specification, and the
+    /// launcher tears the sandbox down as soon as the command ends.
+    fn run(&self, spec: SandboxSpec, exec: &ExecSpec, stdio: ExecStdio) -> Result<RunOutput> {
+        exec.validate()?;
+        let mut session = self.start(spec, true)?;
+        let sent = session.send_exec(exec, stdio);
+        let ready = session.await_ready();
+        let outcome = ready
+            .and(sent)
+            .and_then(|streams| session.await_started(streams))
+            .and_then(Execution::wait_with_output);
+        let degraded = session.degraded.clone();
+        session.shutdown();
+        let (report, stdout, stderr) = outcome?;
+        Ok(RunOutput {
+            report: RunReport {
+                backend: self.name().to_string(),
+                exec: report,
+                degraded,
+            },
+            stdout,
+            stderr,
+        })
+    }
+}
+
+impl NativeBackend {
+    /// Spawns the launcher and sends the specification and secret files.
+    fn start(&self, spec: SandboxSpec, one_shot: bool) -> Result<NativeSession> {
         spec.validate()?;
         let (child, host) = self.spawn_launcher()?;
-        let mut session = NativeSession {
+        let session = NativeSession {
             child: Some(child),
             host,
             degraded: Vec::new(),
             leftovers: Vec::new(),
             ended: false,
         };
-        let lost =
-            |e: std::io::Error| Error::Launcher(format!("the launcher stopped answering: {e}"));
         let secrets = spec.secrets.clone();
         session
             .host
@@ -158,6 +174,8 @@ impl Backend for NativeBackend {
                     fault: self.fault,
                     uid_range: (self.uid_range.start, self.uid_range.count),
                     state_dir: self.state_dir.display().to_string(),
+                    one_shot,
+                    secret_count: secrets.len(),
                 },
                 &[],
                 &[],
@@ -179,23 +197,16 @@ impl Backend for NativeBackend {
             .host
             .send(&HostMsg::SecretsDone, &[], &[])
             .map_err(lost)?;
-        drop(secrets);
-        match session.host.recv::<LauncherMsg>().map_err(lost)? {
-            Some(r) => match r.msg {
-                LauncherMsg::Ready { degraded, leftovers } => {
-                    session.degraded = degraded;
-                    session.leftovers = leftovers.into_iter().map(PathBuf::from).collect();
-                    Ok(Box::new(session))
-                }
-                LauncherMsg::Failed(e) => Err(e.into()),
-                other => Err(Error::Launcher(format!("unexpected answer: {other:?}"))),
-            },
-            None => Err(Error::Launcher(
-                "the launcher exited without an answer (is the launcher binary an aegisclaw build?)".into(),
-            )),
-        }
+        Ok(session)
     }
 }
+
+fn lost(e: std::io::Error) -> Error {
+    Error::Launcher(format!("the launcher stopped answering: {e}"))
+}
+
+/// The caller's ends of a command's piped streams.
+type Streams = (Option<File>, Option<File>, Option<File>);
 
 /// A native sandbox kept warm for many commands.
 #[derive(Debug)]
@@ -225,6 +236,52 @@ impl Session for NativeSession {
             return Err(Error::SessionEnded);
         }
         exec.validate()?;
+        let streams = self.send_exec(exec, stdio)?;
+        self.await_started(streams)
+    }
+
+    fn degraded(&self) -> &[Degraded] {
+        &self.degraded
+    }
+
+    fn kill(&mut self) -> Result<()> {
+        self.ended = true;
+        self.host
+            .send(&HostMsg::Kill, &[], &[])
+            .map_err(|e| Error::Launcher(format!("cannot reach the launcher: {e}")))
+    }
+
+    fn destroy(mut self: Box<Self>) -> Result<()> {
+        self.shutdown();
+        Ok(())
+    }
+}
+
+impl NativeSession {
+    /// Waits for the launcher's answer to the specification.
+    fn await_ready(&mut self) -> Result<()> {
+        match self.host.recv::<LauncherMsg>().map_err(lost)? {
+            Some(r) => match r.msg {
+                LauncherMsg::Ready {
+                    degraded,
+                    leftovers,
+                } => {
+                    self.degraded = degraded;
+                    self.leftovers = leftovers.into_iter().map(PathBuf::from).collect();
+                    Ok(())
+                }
+                LauncherMsg::Failed(e) => Err(e.into()),
+                other => Err(Error::Launcher(format!("unexpected answer: {other:?}"))),
+            },
+            None => Err(Error::Launcher(
+                "the launcher exited without an answer (is the launcher binary an aegisclaw build?)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Sends a command with its streams; returns the caller's ends of the pipes.
+    fn send_exec(&mut self, exec: &ExecSpec, stdio: ExecStdio) -> Result<Streams> {
         let mut send: Vec<OwnedFd> = Vec::new();
         let (mut stdin, mut stdout, mut stderr) = (None, None, None);
         let mut which = StreamFds {
@@ -269,8 +326,6 @@ impl Session for NativeSession {
             }
         }
         let borrowed: Vec<BorrowedFd<'_>> = send.iter().map(AsFd::as_fd).collect();
-        let lost =
-            |e: std::io::Error| Error::Launcher(format!("the launcher stopped answering: {e}"));
         self.host
             .send(
                 &HostMsg::Exec {
@@ -281,9 +336,12 @@ impl Session for NativeSession {
                 &borrowed,
             )
             .map_err(lost)?;
-        // Our copies of the command's ends must close, or reads never see end-of-file.
-        drop(borrowed);
-        drop(send);
+        // Our copies of the command's ends close here, or reads never see end-of-file.
+        Ok((stdin, stdout, stderr))
+    }
+
+    /// Waits for the command to start.
+    fn await_started(&mut self, streams: Streams) -> Result<Execution<'_>> {
         match self.host.recv::<LauncherMsg>().map_err(lost)? {
             Some(r) => match r.msg {
                 LauncherMsg::Started => {}
@@ -299,6 +357,7 @@ impl Session for NativeSession {
             .host
             .try_clone()
             .map_err(|e| Error::io("duplicate", "the control channel", e))?;
+        let (stdin, stdout, stderr) = streams;
         Ok(Execution::new(
             stdin,
             stdout,
@@ -310,24 +369,6 @@ impl Session for NativeSession {
         ))
     }
 
-    fn degraded(&self) -> &[Degraded] {
-        &self.degraded
-    }
-
-    fn kill(&mut self) -> Result<()> {
-        self.ended = true;
-        self.host
-            .send(&HostMsg::Kill, &[], &[])
-            .map_err(|e| Error::Launcher(format!("cannot reach the launcher: {e}")))
-    }
-
-    fn destroy(mut self: Box<Self>) -> Result<()> {
-        self.shutdown();
-        Ok(())
-    }
-}
-
-impl NativeSession {
     fn shutdown(&mut self) {
         let _ = self.host.send(&HostMsg::Destroy, &[], &[]);
         // Wait for the launcher's teardown (it answers Destroyed, or just exits).

@@ -29,18 +29,17 @@ use aegisclaw_core::SandboxLayer;
 /// Where the new root is assembled before `pivot_root`.
 const STAGING: &str = "/tmp";
 
+/// /proc files that are readable by any user but tell about the host's kernel or other users
+/// (kernel addresses when kptr_restrict allows, timers, keys, scheduler internals). Files only
+/// host root may read or write (`kcore`, `kpage*`, `sysrq-trigger`) need no mask: the sandbox
+/// never runs as host root.
 const PROC_MASKED: &[&str] = &[
-    "kcore",
     "kallsyms",
     "keys",
     "key-users",
     "timer_list",
     "sched_debug",
     "latency_stats",
-    "sysrq-trigger",
-    "kpagecount",
-    "kpageflags",
-    "kpagecgroup",
     "config.gz",
 ];
 const PROC_READ_ONLY: &[&str] = &["sys", "irq", "bus", "fs"];

@@ -77,6 +77,8 @@ pub(crate) struct Plan {
     pub(crate) hidden: Vec<(PathBuf, bool)>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) workdir: PathBuf,
+    /// How many secret files the host sends (their values never enter the plan).
+    pub(crate) secret_count: usize,
 }
 
 impl Plan {
@@ -163,6 +165,7 @@ impl Plan {
             hidden,
             env,
             workdir,
+            secret_count: 0,
         })
     }
 }

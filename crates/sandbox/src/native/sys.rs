@@ -149,6 +149,16 @@ pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     owned(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
 }
 
+/// Closes the descriptors `first..=last`.
+///
+/// # Safety
+/// No Rust object that owns one of those descriptors may be used (or dropped) afterwards.
+pub(crate) unsafe fn close_range(first: u32, last: u32) -> io::Result<()> {
+    // SAFETY: plain integer arguments; the caller guarantees no owner of those descriptors is
+    // used again.
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) }).map(drop)
+}
+
 /// Closes every descriptor from `first` upwards.
 ///
 /// # Safety

@@ -55,6 +55,10 @@ impl Channel {
         Self { fd }
     }
 
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
     pub(crate) fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             fd: self.fd.try_clone()?,
@@ -190,6 +194,10 @@ pub(crate) enum HostMsg {
         uid_range: (u32, u32),
         /// Where a root launcher keeps its uid allocation locks.
         state_dir: String,
+        /// Tear the sandbox down as soon as the first command ends.
+        one_shot: bool,
+        /// How many `Secret` messages follow.
+        secret_count: usize,
     },
     /// One secret file; its value is the payload.
     Secret {

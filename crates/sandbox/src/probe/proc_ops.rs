@@ -57,6 +57,27 @@ pub(super) fn run(op: &str, value: &str) -> bool {
         "forkbomb" => forkbomb(value.parse().unwrap_or(10)),
         "membomb" => membomb(value.parse().unwrap_or(1024)),
         "victim" => victim(value),
+        "bench-getppid" => emit(
+            op,
+            value,
+            Ok(format!(
+                "{:.1}",
+                bench_getppid(value.parse().unwrap_or(100_000))
+            )),
+        ),
+        "bench-open" => emit(
+            op,
+            value,
+            Ok(format!(
+                "{:.1}",
+                bench_open(value.parse().unwrap_or(100_000))
+            )),
+        ),
+        "bench-spawn" => emit(
+            op,
+            value,
+            Ok(format!("{:.1}", bench_spawn(value.parse().unwrap_or(100)))),
+        ),
         _ => return false,
     }
     true
@@ -276,4 +297,37 @@ fn victim(value: &str) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Nanoseconds per `getppid()` (a call the seccomp filter's cache allows without running it).
+pub(crate) fn bench_getppid(n: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        // SAFETY: getppid has no arguments and cannot fail.
+        std::hint::black_box(unsafe { libc::syscall(libc::SYS_getppid) });
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(n.max(1))
+}
+
+/// Nanoseconds per `openat("/dev/null") + close` (the filter inspects openat's flags; Landlock
+/// checks the path).
+pub(crate) fn bench_open(n: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        // SAFETY: a valid NUL-terminated path; the descriptor is closed at once.
+        unsafe {
+            let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            libc::close(fd);
+        }
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(n.max(1))
+}
+
+/// Microseconds per fork + exec + wait of `/bin/true`.
+pub(crate) fn bench_spawn(n: u32) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        let _ = std::process::Command::new("/bin/true").status();
+    }
+    start.elapsed().as_micros() as f64 / f64::from(n.max(1))
 }
