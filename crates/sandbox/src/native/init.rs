@@ -8,7 +8,7 @@
 
 use std::ffi::{CString, OsStr};
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::error::{Error, Layer, Result};
-use crate::native::plan::{INSIDE_ID, Identity, Plan, merge_env};
+use crate::native::plan::{FirstExec, INSIDE_ID, Identity, Plan, merge_env};
 use crate::native::wire::{Channel, FromInit, StreamFds, ToInit};
 use crate::native::{caps, etc, ids, landlock, limits, mounts, seccomp, sys};
 use crate::report::{Degraded, ExitStatus};
@@ -47,12 +47,34 @@ pub(crate) fn run(args: InitArgs) -> ! {
     // Modes below are meant as written; commands get the customary 022.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     match setup(&plan, &chan, idmap, cgroups) {
-        Ok(signals) => serve(State {
-            plan,
-            chan,
-            signals,
-            current: None,
-        }),
+        Ok(signals) => {
+            let mut state = State {
+                plan,
+                chan,
+                signals,
+                current: None,
+            };
+            if let Some(first) = state.plan.first_exec.clone() {
+                let fds = first
+                    .fds
+                    .iter()
+                    // SAFETY: these descriptors were inherited for exactly this command and
+                    // nothing else in init owns them.
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(*fd) })
+                    .collect();
+                let reply = match spawn(&state.plan, &first.exec, first.which, fds) {
+                    Ok(pid) => {
+                        state.current = Some(pid);
+                        FromInit::Started
+                    }
+                    Err(e) => FromInit::ExecFailed(e.to_wire()),
+                };
+                if state.chan.send(&reply, &[], &[]).is_err() {
+                    exit(1);
+                }
+            }
+            serve(state)
+        }
         Err(e) => {
             let _ = chan.send(&FromInit::Failed(e.to_wire()), &[], &[]);
             exit(1)
@@ -78,7 +100,7 @@ fn nix_err(layer: Layer, what: &str, fix: &str) -> impl Fn(nix::Error) -> Error 
 }
 
 fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> Result<SignalFd> {
-    close_inherited(chan, idmap.as_ref())?;
+    close_inherited(chan, idmap.as_ref(), plan.first_exec.as_ref())?;
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(nix_err(
         Layer::Namespaces,
         "cannot set the parent-death signal",
@@ -293,9 +315,14 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
 
 /// Closes every descriptor inherited from the launcher but the channel (and the idmap user
 /// namespace), and points stdio at `/dev/null`.
-fn close_inherited(chan: &Channel, idmap: Option<&OwnedFd>) -> Result<()> {
+fn close_inherited(
+    chan: &Channel,
+    idmap: Option<&OwnedFd>,
+    first_exec: Option<&FirstExec>,
+) -> Result<()> {
     let mut keep: Vec<u32> = std::iter::once(chan.as_fd().as_raw_fd())
         .chain(idmap.map(AsRawFd::as_raw_fd))
+        .chain(first_exec.iter().flat_map(|f| f.fds.iter().copied()))
         .filter_map(|fd| u32::try_from(fd).ok())
         .collect();
     keep.sort_unstable();
@@ -455,7 +482,6 @@ fn spawn(plan: &Plan, exec: &ExecSpec, which: StreamFds, mut fds: Vec<OwnedFd>) 
     let candidates = resolve(&program, &env);
     let (err_read, err_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::Launcher(format!("cannot create a pipe: {e}")))?;
-
     // SAFETY: init is single-threaded, so the child may allocate and use any library call.
     let pid = unsafe { sys::clone_fork(0) }.map_err(|e| Error::Exec {
         program: program.to_string_lossy().into_owned(),

@@ -9,7 +9,7 @@
 //! watches for the host's death (the control channel closing): any end tears everything down.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use crate::native::fault;
 use crate::native::ids::{self, UidLease};
 use crate::native::init::{self, InitArgs};
 use crate::native::notify::Notifier;
-use crate::native::plan::{INSIDE_ID, Identity, Plan};
+use crate::native::plan::{FirstExec, INSIDE_ID, Identity, Plan};
 use crate::native::protect::{self, Placeholders};
 use crate::native::sys;
 use crate::native::wire::{Channel, FromInit, HostMsg, LauncherMsg, ToInit};
@@ -87,6 +87,7 @@ pub(crate) fn main() -> i32 {
     let mut sandbox = match Sandbox::start(
         *spec,
         secret_count,
+        one_shot,
         fault,
         uid_range,
         PathBuf::from(state_dir),
@@ -168,6 +169,7 @@ impl Sandbox {
     fn start(
         spec: SandboxSpec,
         secret_count: usize,
+        one_shot: bool,
         fault: Option<crate::native::wire::SimulatedFault>,
         uid_range: (u32, u32),
         state_dir: PathBuf,
@@ -210,11 +212,29 @@ impl Sandbox {
         let (protected, placeholders) = protect::prepare(&writable_dirs, &protect::home_dirs())?;
         let mut plan = Plan::resolve(spec, identity, protected)?;
         plan.secret_count = secret_count;
+        // The descriptors of a one-shot command, kept open until init has inherited them.
+        let mut first_fds: Vec<OwnedFd> = Vec::new();
         if secret_count == 0 {
             // Nothing to relay later: take the end marker now.
             match host.recv::<HostMsg>() {
                 Ok(Some(r)) if matches!(r.msg, HostMsg::SecretsDone) => {}
                 _ => return Err(Error::Launcher("the host sent no end of secrets".into())),
+            }
+            if one_shot {
+                // The command travels with the specification: init starts it at once.
+                let r = host
+                    .expect::<HostMsg>("sending the command")
+                    .map_err(|e| Error::Launcher(e.to_string()))?;
+                let HostMsg::Exec { exec, fds: which } = r.msg else {
+                    return Err(Error::Launcher("a one-shot run without a command".into()));
+                };
+                exec.validate()?;
+                plan.first_exec = Some(FirstExec {
+                    exec: *exec,
+                    which,
+                    fds: r.fds.iter().map(AsRawFd::as_raw_fd).collect(),
+                });
+                first_fds = r.fds;
             }
         }
 
@@ -341,6 +361,7 @@ impl Sandbox {
         };
         drop(init_end);
         drop(idmap);
+        drop(first_fds);
         let init_fd = sys::pidfd_open(pid.as_raw()).ok();
         let mut sandbox = Self {
             spec: plan.spec.clone(),
@@ -357,11 +378,35 @@ impl Sandbox {
             _uid: uid_lease,
         };
         match sandbox.bring_up(pid, &plan.identity, host) {
-            Ok(()) => Ok(sandbox),
+            Ok(()) => {
+                if let Some(first) = &plan.first_exec {
+                    // Init starts it right away; its clock starts now.
+                    sandbox.running = Some(sandbox.running_for(first.exec.timeout));
+                }
+                Ok(sandbox)
+            }
             Err(e) => {
                 sandbox.teardown();
                 Err(e)
             }
+        }
+    }
+
+    /// The bookkeeping of a command starting now.
+    fn running_for(&self, timeout: Option<Duration>) -> Running {
+        let limit = self.spec.limits.timeout;
+        let timeout = timeout.map_or(limit, |t| t.min(limit));
+        let now = Instant::now();
+        Running {
+            started: now,
+            deadline: now + timeout,
+            timed_out: false,
+            counters: self
+                .cgroup
+                .as_ref()
+                .map(Cgroup::counters)
+                .unwrap_or_default(),
+            kill_sent: None,
         }
     }
 
@@ -587,20 +632,7 @@ impl Sandbox {
                 if let Err(e) = exec.validate() {
                     return refuse(e);
                 }
-                let limit = self.spec.limits.timeout;
-                let timeout = exec.timeout.map_or(limit, |t| t.min(limit));
-                let now = Instant::now();
-                self.running = Some(Running {
-                    started: now,
-                    deadline: now + timeout,
-                    timed_out: false,
-                    counters: self
-                        .cgroup
-                        .as_ref()
-                        .map(Cgroup::counters)
-                        .unwrap_or_default(),
-                    kill_sent: None,
-                });
+                self.running = Some(self.running_for(exec.timeout));
                 let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
                 if self
                     .chan

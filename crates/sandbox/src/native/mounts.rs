@@ -280,12 +280,8 @@ pub(crate) fn build(plan: &Plan, captured: Captured) -> Result<()> {
     for entry in &plan.etc_files {
         match entry {
             EtcEntry::File { name, contents } => {
-                let path = etc.join(name);
-                step("write /etc", fs::write(&path, contents))?;
-                step(
-                    "chmod /etc",
-                    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)),
-                )?;
+                // Mode 0644 through init's umask of 022.
+                step("write /etc", fs::write(etc.join(name), contents))?;
             }
             EtcEntry::Symlink { name, target } => {
                 step(

@@ -7,7 +7,10 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::native::etc::{self, EtcEntry};
-use crate::spec::{NetworkMode, SANDBOX_HOME, SANDBOX_UID, SandboxSpec};
+use std::os::fd::RawFd;
+
+use crate::native::wire::StreamFds;
+use crate::spec::{ExecSpec, NetworkMode, SANDBOX_HOME, SANDBOX_UID, SandboxSpec};
 
 /// The top-level system paths that may appear inside; symlinks (merged `/usr`) are recreated as
 /// symlinks, directories bound read-only. Nothing else of `/` is visible.
@@ -79,6 +82,17 @@ pub(crate) struct Plan {
     pub(crate) workdir: PathBuf,
     /// How many secret files the host sends (their values never enter the plan).
     pub(crate) secret_count: usize,
+    /// A one-shot run's command, handed to init at birth.
+    pub(crate) first_exec: Option<FirstExec>,
+}
+
+/// The command of a one-shot run: init starts it as soon as the sandbox stands, without another
+/// round trip through the launcher. Its stream descriptors are inherited through the fork.
+#[derive(Debug, Clone)]
+pub(crate) struct FirstExec {
+    pub(crate) exec: ExecSpec,
+    pub(crate) which: StreamFds,
+    pub(crate) fds: Vec<RawFd>,
 }
 
 impl Plan {
@@ -166,6 +180,7 @@ impl Plan {
             env,
             workdir,
             secret_count: 0,
+            first_exec: None,
         })
     }
 }
