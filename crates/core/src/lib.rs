@@ -28,12 +28,9 @@ pub use action::{
 pub use config::{
     ApprovalsConfig, AuditConfig, Config, ConfigError, CustomScopeConfig, DockerRuntime,
     GuardConfig, GuardMode, Limits, NetworkConfig, NotificationsConfig, OtlpProtocol, PolicyConfig,
-    PolicyTemplate, SandboxBackend, SandboxConfig, ScopesConfig, SecretsBackend, SecretsConfig,
-    ServerConfig, TelemetryConfig, UidRange, VaultConfig, Webhook, WebhookEvent, WebhookKind,
-    ApprovalsConfig, AuditConfig, Config, ConfigError, DockerRuntime, GuardConfig, GuardMode,
-    Limits, NetworkConfig, NotificationsConfig, OtlpProtocol, PolicyConfig, PolicyTemplate,
-    SandboxBackend, SandboxConfig, SandboxLayer, SecretsBackend, SecretsConfig, ServerConfig,
-    TelemetryConfig, UidRange, VaultConfig, Webhook, WebhookEvent, WebhookKind,
+    PolicyTemplate, SandboxBackend, SandboxConfig, SandboxLayer, ScopesConfig, SecretsBackend,
+    SecretsConfig, ServerConfig, TelemetryConfig, UidRange, VaultConfig, Webhook, WebhookEvent,
+    WebhookKind,
 };
 pub use error::{Error, Result};
 pub use home::{HOME_ENV, Home};

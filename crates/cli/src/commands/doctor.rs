@@ -163,6 +163,55 @@ fn checks(home: &Home) -> Vec<Check> {
     checks
 }
 
+/// Builds a real native sandbox and runs `true` in it: every layer applied, or the first that
+/// cannot be, with its fix.
+fn sandbox_run_check(config: &Config) -> Check {
+    use aegisclaw_sandbox::{Backend, ExecSpec, ExecStdio, NativeBackend, SandboxSpec};
+    let backend = match NativeBackend::from_current_exe(&config.sandbox) {
+        Ok(b) => b,
+        Err(e) => return Check::fail("sandbox", e.to_string(), "reinstall aegisclaw"),
+    };
+    let mut spec = SandboxSpec::new(config.sandbox.limits.clone());
+    spec.allow_degraded = config.sandbox.allow_degraded.clone();
+    let started = std::time::Instant::now();
+    match backend.run(spec, &ExecSpec::new("true"), ExecStdio::default()) {
+        Ok(out) if out.report.exec.code() == 0 && out.report.degraded.is_empty() => Check::pass(
+            "sandbox",
+            format!(
+                "ran `true` in a native sandbox with every layer in {} ms",
+                started.elapsed().as_millis()
+            ),
+        ),
+        Ok(out) if out.report.exec.code() == 0 => Check::warn(
+            "sandbox",
+            format!(
+                "runs degraded, without: {}",
+                out.report
+                    .degraded
+                    .iter()
+                    .map(|d| format!("{} ({})", d.layer, d.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            "fix the missing layers, then remove them from sandbox.allow_degraded",
+        ),
+        Ok(out) => Check::fail(
+            "sandbox",
+            format!(
+                "`true` failed inside the sandbox: {}",
+                out.report.exec.status
+            ),
+            "run `aegisclaw sandbox run -- true` to see why",
+        ),
+        Err(e) => Check::fail(
+            "sandbox",
+            e.to_string(),
+            e.hint()
+                .unwrap_or_else(|| "run `aegisclaw sandbox selftest`".into()),
+        ),
+    }
+}
+
 /// The audit log verifies; its signing key is private.
 fn audit_checks(home: &Home, config: &Config) -> Vec<Check> {
     let log = AuditLog::new(home, AuditOptions::from(&config.audit));
@@ -280,51 +329,6 @@ fn policy_check(home: &Home, config: &Config) -> Check {
                 "fix the file and check it with `aegisclaw policy check`, or start over with `aegisclaw policy use --force {}`",
                 config.policy.template
             ),
-/// Builds a real native sandbox and runs `true` in it: every layer applied, or the first that
-/// cannot be, with its fix.
-fn sandbox_run_check(config: &Config) -> Check {
-    use aegisclaw_sandbox::{Backend, ExecSpec, ExecStdio, NativeBackend, SandboxSpec};
-    let backend = match NativeBackend::from_current_exe(&config.sandbox) {
-        Ok(b) => b,
-        Err(e) => return Check::fail("sandbox", e.to_string(), "reinstall aegisclaw"),
-    };
-    let mut spec = SandboxSpec::new(config.sandbox.limits.clone());
-    spec.allow_degraded = config.sandbox.allow_degraded.clone();
-    let started = std::time::Instant::now();
-    match backend.run(spec, &ExecSpec::new("true"), ExecStdio::default()) {
-        Ok(out) if out.report.exec.code() == 0 && out.report.degraded.is_empty() => Check::pass(
-            "sandbox",
-            format!(
-                "ran `true` in a native sandbox with every layer in {} ms",
-                started.elapsed().as_millis()
-            ),
-        ),
-        Ok(out) if out.report.exec.code() == 0 => Check::warn(
-            "sandbox",
-            format!(
-                "runs degraded, without: {}",
-                out.report
-                    .degraded
-                    .iter()
-                    .map(|d| format!("{} ({})", d.layer, d.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            "fix the missing layers, then remove them from sandbox.allow_degraded",
-        ),
-        Ok(out) => Check::fail(
-            "sandbox",
-            format!(
-                "`true` failed inside the sandbox: {}",
-                out.report.exec.status
-            ),
-            "run `aegisclaw sandbox run -- true` to see why",
-        ),
-        Err(e) => Check::fail(
-            "sandbox",
-            e.to_string(),
-            e.hint()
-                .unwrap_or_else(|| "run `aegisclaw sandbox selftest`".into()),
         ),
     }
 }

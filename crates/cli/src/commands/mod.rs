@@ -7,9 +7,9 @@ pub(crate) mod init;
 pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod policy;
+pub(crate) mod sandbox;
 pub(crate) mod skill;
 pub(crate) mod trust;
-pub(crate) mod sandbox;
 
 use std::process::ExitCode;
 

@@ -4,5 +4,5 @@ mod doctor;
 mod init;
 mod logs;
 mod policy;
-mod skill;
 mod sandbox;
+mod skill;
