@@ -59,15 +59,6 @@ pub enum Denial {
         process: String,
         count: u32,
     },
-    /// Landlock refused a filesystem or network access (from the kernel's audit records).
-    Landlock {
-        /// e.g. `fs.write_file`, `net.connect_tcp`.
-        access: String,
-        /// The path or port, when the kernel reports one.
-        object: String,
-        process: String,
-        count: u32,
-    },
     /// A resource limit was hit.
     Limit {
         /// `memory`, `pids`, `cpu_time`, `file_size`, `disk`.
@@ -96,15 +87,6 @@ impl fmt::Display for Denial {
             } => write!(
                 f,
                 "no network: {family} socket denied to {process} ({count}x)"
-            ),
-            Self::Landlock {
-                access,
-                object,
-                process,
-                count,
-            } => write!(
-                f,
-                "landlock denied {access} on {object} to {process} ({count}x)"
             ),
             Self::Limit { limit, detail } => write!(f, "{limit} limit hit: {detail}"),
             Self::Timeout { after } => write!(f, "timed out after {after:?}; all processes killed"),

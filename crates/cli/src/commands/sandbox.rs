@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use aegisclaw_audit::{AuditLog, Options as AuditOptions, Record};
 use aegisclaw_core::{Limits, SandboxBackend};
 use aegisclaw_sandbox::{
     Backend, ExecSpec, ExecStdio, NativeBackend, RunReport, SandboxSpec, escape,
@@ -201,18 +202,57 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         .context("no command given after --")?;
     let exec = ExecSpec::new(program.clone()).args(rest.iter().cloned());
     let backend = NativeBackend::from_current_exe(&config.sandbox)?;
+    // Every run is an audited action: no record, no run.
+    let audit = AuditLog::new(&ctx.home, AuditOptions::from(&config.audit));
+    let run_id = run_id();
+    let started = audit_record(&spec, program, rest.len(), &run_id)
+        .reason("requested on the command line")
+        .result("started");
+    audit.append(&[started]).map_err(|e| {
+        with_hint(
+            format!("cannot record the run in the audit log: {e}"),
+            "fix the audit log first (see `aegisclaw doctor` and `aegisclaw logs verify`); a run that cannot be audited does not start",
+        )
+    })?;
+    let record_end = |end: Record| {
+        if let Err(e) = audit.append(&[end]) {
+            eprintln!(
+                "aegisclaw: warning: the end of run {run_id} could not be recorded in the audit log: {e}"
+            );
+        }
+    };
+    let recorded_spec = spec.clone();
     let stdio = ExecStdio {
         stdin: aegisclaw_sandbox::Stdio::Inherit,
         stdout: aegisclaw_sandbox::Stdio::Inherit,
         stderr: aegisclaw_sandbox::Stdio::Inherit,
     };
-    let output = backend
-        .run(spec, &exec, stdio)
-        .map_err(|e| match e.hint() {
-            Some(hint) => with_hint(e.to_string(), hint),
-            None => anyhow::Error::new(e),
-        })?;
+    let output = match backend.run(spec, &exec, stdio) {
+        Ok(output) => output,
+        Err(e) => {
+            record_end(
+                audit_record(&recorded_spec, program, rest.len(), &run_id)
+                    .result(format!("refused: {e}")),
+            );
+            return Err(match e.hint() {
+                Some(hint) => with_hint(e.to_string(), hint),
+                None => anyhow::Error::new(e),
+            });
+        }
+    };
     let report = output.report;
+    let mut end = audit_record(&recorded_spec, program, rest.len(), &run_id)
+        .result(report.exec.status.to_string())
+        .attr("exit_code", report.exec.code().to_string())
+        .attr("duration_ms", report.exec.duration.as_millis().to_string())
+        .attr("timed_out", report.exec.timed_out.to_string());
+    for (i, d) in report.exec.denials.iter().enumerate() {
+        end = end.attr(format!("denial.{i}"), d.to_string());
+    }
+    for d in &report.degraded {
+        end = end.attr(format!("degraded.{}", d.layer), d.reason.clone());
+    }
+    record_end(end);
     if args.json {
         println!("{}", serde_json::to_string(&summary(&report))?);
     } else {
@@ -228,6 +268,47 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     std::io::stdout().flush()?;
     Ok(ExitCode::from((report.exec.code() & 0xff) as u8))
+}
+
+/// A fresh id tying a run's records together.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("sandbox-{}-{nanos:x}", std::process::id())
+}
+
+/// The audit record of a run: who, what (the program and how many arguments — arguments can hold
+/// secrets a person typed, so they are not recorded), the scopes it was granted, the limits.
+fn audit_record(spec: &SandboxSpec, program: &OsString, args: usize, run_id: &str) -> Record {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| format!("uid{}", nix_uid()));
+    let mut record = Record::new(format!("cli:{user}"), "sandbox.run", "allow")
+        .run(run_id)
+        .attr("backend", "native")
+        .attr("program", program.to_string_lossy())
+        .attr("args", args.to_string())
+        .attr("memory", spec.limits.memory.to_string())
+        .attr("pids", spec.limits.pids.to_string())
+        .attr(
+            "timeout",
+            humantime::format_duration(spec.limits.timeout).to_string(),
+        );
+    for path in &spec.read_only {
+        record = record.scope(format!("files.read:{}", path.display()));
+    }
+    for path in &spec.read_write {
+        record = record.scope(format!("files.write:{}", path.display()));
+    }
+    record
+}
+
+fn nix_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(u32::MAX)
 }
 
 /// The `--json` summary of a run.

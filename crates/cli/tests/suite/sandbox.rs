@@ -216,3 +216,72 @@ fn selftest_of_an_unavailable_backend_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("docker"));
 }
+
+#[test]
+fn every_run_is_recorded_in_the_audit_log() {
+    let t = TestHome::new();
+    let out = t.run(&[
+        "sandbox",
+        "run",
+        "--ro",
+        "/etc/hostname",
+        "--",
+        "sh",
+        "-c",
+        "mount -t tmpfs x /tmp; exit 4",
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let out = t.run(&["logs", "show", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let entries: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let (start, end) = (&entries[0], &entries[1]);
+    for e in [start, end] {
+        assert_eq!(e["action"], "sandbox.run");
+        assert_eq!(e["attrs"]["program"], "sh");
+        assert_eq!(e["attrs"]["args"], "2");
+        assert!(
+            e["scopes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == "files.read:/etc/hostname"),
+            "{e}"
+        );
+    }
+    assert_eq!(start["result"], "started");
+    assert_eq!(start["run"], end["run"]);
+    assert_eq!(end["attrs"]["exit_code"], "4");
+    assert!(
+        end["attrs"]["denial.0"].as_str().unwrap().contains("mount"),
+        "{end}"
+    );
+    // Arguments can hold secrets someone typed: they are not recorded.
+    assert!(!text(&t.run(&["logs", "export"]).stdout).contains("tmpfs"));
+}
+
+#[test]
+fn a_run_that_cannot_be_audited_does_not_start() {
+    let t = TestHome::new();
+    std::fs::create_dir_all(t.home()).unwrap();
+    // An audit "directory" that is a file: the log cannot be written.
+    std::fs::write(t.path("audit"), "not a directory").unwrap();
+    let marker = t.scratch().join("ran");
+    let out = t.run(&[
+        "sandbox",
+        "run",
+        "--rw",
+        t.scratch().to_str().unwrap(),
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("audit log"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!marker.exists());
+}

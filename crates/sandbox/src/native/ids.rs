@@ -11,11 +11,31 @@ use nix::fcntl::{Flock, FlockArg};
 use crate::error::{Error, Layer, Result};
 use crate::native::sys;
 
-/// A host uid (and gid of the same number) reserved for one run by an exclusive lock file.
+/// A host uid (and gid of the same number) reserved for one run by an exclusive lock file,
+/// removed again when the lease ends.
 #[derive(Debug)]
 pub(crate) struct UidLease {
     pub(crate) uid: u32,
-    _lock: Flock<File>,
+    path: PathBuf,
+    lock: Flock<File>,
+}
+
+impl Drop for UidLease {
+    fn drop(&mut self) {
+        // Still holding the lock: whoever opened this file meanwhile finds it unlinked after
+        // locking it, and tries again with a new one.
+        if same_inode(&self.path, &self.lock) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn same_inode(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Reserves a uid from `start .. start + count` under `state_dir` (root only). The lock dies
@@ -35,7 +55,7 @@ pub(crate) fn allocate_uid(start: u32, count: u32, state_dir: &Path) -> Result<U
     };
     std::fs::create_dir_all(&dir)
         .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-    // Lowest free uid first: the lock files stay as few as the most runs ever at once.
+    // Lowest free uid first.
     for i in 0..count.min(4096) {
         let uid = start + i;
         let path: PathBuf = dir.join(uid.to_string());
@@ -46,8 +66,9 @@ pub(crate) fn allocate_uid(start: u32, count: u32, state_dir: &Path) -> Result<U
             .open(&path)
             .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => return Ok(UidLease { uid, _lock: lock }),
-            Err((_, nix::Error::EWOULDBLOCK)) => continue,
+            // The previous holder may have removed the file between our open and our lock.
+            Ok(lock) if same_inode(&path, &lock) => return Ok(UidLease { uid, path, lock }),
+            Ok(_) | Err((_, nix::Error::EWOULDBLOCK)) => continue,
             Err((_, e)) => return Err(fail(format!("cannot lock {}: {e}", path.display()))),
         }
     }
@@ -122,7 +143,20 @@ mod tests {
         assert_ne!(a.uid, b.uid);
         let e = allocate_uid(3_000_000_000, 2, dir.path()).unwrap_err();
         assert!(e.to_string().contains("in use"), "{e}");
+        let freed = a.uid;
         drop(a);
-        allocate_uid(3_000_000_000, 2, dir.path()).unwrap();
+        assert!(
+            !dir.path().join("uids").join(freed.to_string()).exists(),
+            "the lock file is removed"
+        );
+        assert_eq!(
+            allocate_uid(3_000_000_000, 2, dir.path()).unwrap().uid,
+            freed
+        );
+        drop(b);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("uids")).unwrap().count(),
+            0
+        );
     }
 }

@@ -150,18 +150,19 @@ fn setup(plan: &Plan, chan: &Channel, idmap: Option<OwnedFd>, cgroups: bool) -> 
 
     // Secrets come only now that init is not dumpable and its mounts exist (and not at all,
     // with no round trip, when there are none).
-    if plan.secret_count > 0 {
+    let mut waiting = plan.secret_count > 0;
+    if waiting {
         chan.send(&FromInit::WantSecrets, &[], &[])
             .map_err(|e| Error::Launcher(format!("cannot ask for secrets: {e}")))?;
     }
-    while plan.secret_count > 0 {
+    while waiting {
         let r = chan
             .expect::<ToInit>("sending secrets")
             .map_err(|e| Error::Launcher(e.to_string()))?;
         match r.msg {
             ToInit::Go => go = true,
             ToInit::Secret { name } => mounts::write_secret(&plan.identity, &name, &r.payload)?,
-            ToInit::SecretsDone => break,
+            ToInit::SecretsDone => waiting = false,
             other => {
                 return Err(Error::Launcher(format!(
                     "unexpected message while receiving secrets: {other:?}"
