@@ -40,6 +40,11 @@ fn commands_share_one_sandbox_until_destroyed() {
             .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
             .any(|c| String::from_utf8_lossy(&c).contains(&marker))
     };
+    // (Give it a moment: it may still be between fork and exec.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(alive());
     // ... and dies with the session.
     session.destroy().unwrap();
