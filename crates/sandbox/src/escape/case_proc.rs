@@ -372,7 +372,22 @@ pub(super) fn e26_persistence(ctx: &mut Ctx<'_>) -> Result<(), String> {
     ops.push(format!("daemon={marker}"));
     let mut spec = ctx.spec();
     spec.workspace = Some(ws.clone());
-    let _ = ctx.probe(spec, &ops)?;
+    // In a session: the background process must be seen alive, then gone with the session.
+    let mut session = ctx.opts.backend.prepare(spec).map_err(|e| e.to_string())?;
+    let report = session
+        .exec(&ctx.probe_exec(&ops), ExecStdio::default())
+        .and_then(crate::backend::Execution::wait)
+        .map_err(|e| e.to_string());
+    let lingered = wait_for(Duration::from_secs(5), || {
+        !processes_with(&marker).is_empty()
+    });
+    let _ = session.destroy();
+    report?;
+    ctx.check(
+        "the background process outlived its command while the session lived",
+        lingered,
+        "seen on the host",
+    );
     let created: Vec<String> = host_paths
         .iter()
         .filter(|p| std::path::Path::new(p).exists())

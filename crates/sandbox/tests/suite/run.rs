@@ -165,13 +165,43 @@ fn files_created_in_the_workspace_belong_to_the_invoking_user() {
     );
 }
 
+/// Host processes whose command line holds `marker`.
+fn marked_processes(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(marker))
+        .count()
+}
+
 #[test]
 fn the_timeout_kills_the_whole_tree_and_is_reported() {
     let marker = format!("aegisclaw-timeout-{}", std::process::id());
     let mut s = spec();
     s.limits.timeout = Duration::from_millis(700);
-    let script = format!("sleep 60 {marker} & setsid sh -c 'sleep 60 {marker}' & exec sleep 60");
+    // Each background shell keeps the marker in its command line while it waits on its sleep.
+    let script = format!(
+        "sh -c 'sleep 60; echo {marker}' & setsid sh -c 'sleep 60; echo {marker}' & exec sleep 60"
+    );
+    let marked = marker.clone();
+    let watcher = std::thread::spawn(move || {
+        // The oracle must see the marked processes alive before the timeout, or the check
+        // below proves nothing.
+        let deadline = std::time::Instant::now() + Duration::from_millis(600);
+        while std::time::Instant::now() < deadline {
+            if marked_processes(&marked) >= 2 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    });
     let out = run(s, &sh(&script));
+    assert!(
+        watcher.join().unwrap(),
+        "the background processes never ran"
+    );
     let exec = &out.report.exec;
     assert!(exec.timed_out);
     assert_eq!(exec.status, ExitStatus::Signaled(libc::SIGKILL));
@@ -182,13 +212,11 @@ fn the_timeout_kills_the_whole_tree_and_is_reported() {
         "{:?}",
         exec.denials
     );
-    let left: Vec<_> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .filter(|c| String::from_utf8_lossy(c).contains(&marker))
-        .collect();
-    assert!(left.is_empty(), "processes survived the timeout");
+    assert_eq!(
+        marked_processes(&marker),
+        0,
+        "processes survived the timeout"
+    );
 }
 
 #[test]

@@ -28,7 +28,9 @@ fn commands_share_one_sandbox_until_destroyed() {
     // A background process lives on between commands ...
     let exec = session
         .exec(
-            &sh(&format!("setsid sleep 60 {marker} >/dev/null 2>&1 &")),
+            &sh(&format!(
+                "setsid sh -c 'sleep 60; echo {marker}' >/dev/null 2>&1 &"
+            )),
             ExecStdio::piped(),
         )
         .unwrap();
@@ -73,20 +75,29 @@ fn a_killer_stops_a_running_command_from_another_thread() {
 #[test]
 fn dropping_a_session_tears_it_down() {
     let marker = format!("aegisclaw-drop-{}", std::process::id());
+    let alive = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|c| String::from_utf8_lossy(&c).contains(&marker))
+    };
     {
         let mut session = backend().prepare(spec()).unwrap();
         let exec = session
             .exec(
-                &sh(&format!("sleep 60 {marker} & echo started")),
+                &sh(&format!(
+                    "sh -c 'sleep 60; echo {marker}' >/dev/null 2>&1 & echo started"
+                )),
                 ExecStdio::piped(),
             )
             .unwrap();
         exec.wait_with_output().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(alive(), "the background process never ran");
     }
-    let left = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .any(|c| String::from_utf8_lossy(&c).contains(&marker));
-    assert!(!left);
+    assert!(!alive(), "a process outlived its dropped session");
 }
