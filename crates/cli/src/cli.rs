@@ -65,6 +65,10 @@ pub(crate) enum Command {
     /// Run commands in the sandbox, or attack it to see that it holds
     #[command(subcommand)]
     Sandbox(commands::sandbox::SandboxCommand),
+    /// Store secrets encrypted (age file or Vault/OpenBao), list them, reveal one (audited),
+    /// rotate the key, and scan files for secrets that are not in the store
+    #[command(subcommand)]
+    Secrets(commands::secrets::SecretsCommand),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory

@@ -8,6 +8,7 @@ pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod policy;
 pub(crate) mod sandbox;
+pub(crate) mod secrets;
 pub(crate) mod skill;
 pub(crate) mod trust;
 
@@ -51,6 +52,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(cmd) => logs::run(&ctx, cmd),
         Command::Policy(cmd) => policy::run(&ctx, cmd),
         Command::Sandbox(cmd) => sandbox::run(&ctx, cmd),
+        Command::Secrets(cmd) => secrets::run(&ctx, cmd),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

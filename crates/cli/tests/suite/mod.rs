@@ -5,4 +5,5 @@ mod init;
 mod logs;
 mod policy;
 mod sandbox;
+mod secrets;
 mod skill;
