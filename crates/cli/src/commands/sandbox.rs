@@ -57,6 +57,11 @@ pub(crate) struct RunArgs {
     /// Set an environment variable inside (repeatable); never pass secrets this way
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     env: Vec<(String, String)>,
+    /// Lease the stored secret NAME to this run (repeatable): it appears as the file
+    /// /run/secrets/NAME, readable only inside, for the run's time at most; the command's output
+    /// is redacted of it
+    #[arg(long = "secret", value_name = "NAME", value_parser = aegisclaw_core::SecretName::parse)]
+    secrets: Vec<aegisclaw_core::SecretName>,
     /// After the command's own output, print a one-line JSON summary on stdout:
     /// {"backend","status","exit_code","duration_ms","timed_out","denials","degraded"}
     #[arg(long)]
@@ -202,10 +207,23 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         .context("no command given after --")?;
     let exec = ExecSpec::new(program.clone()).args(rest.iter().cloned());
     let backend = NativeBackend::from_current_exe(&config.sandbox)?;
+    let run_id = run_id();
+    // Granted secrets: a lease for this run only, as long as the run may take.
+    let lease = lease_secrets(ctx, &config, &args.secrets, &run_id, spec.limits.timeout)?;
+    if let Some(lease) = &lease {
+        for (name, value) in lease.files() {
+            spec.secrets
+                .push(aegisclaw_sandbox::SecretFile::new(name, value.to_vec()));
+        }
+    }
     // Every run is an audited action: no record, no run.
     let audit = AuditLog::new(&ctx.home, AuditOptions::from(&config.audit));
-    let run_id = run_id();
-    let started = audit_record(&spec, program, rest.len(), &run_id)
+    let lease_record = lease.as_ref().map(aegisclaw_secrets::Lease::record);
+    let with_lease = |record: Record| match &lease_record {
+        Some(leased) => lease_attrs(record, leased),
+        None => record,
+    };
+    let started = with_lease(audit_record(&spec, program, rest.len(), &run_id))
         .reason("requested on the command line")
         .result("started");
     audit.append(&[started]).map_err(|e| {
@@ -222,16 +240,23 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let recorded_spec = spec.clone();
-    let stdio = ExecStdio {
-        stdin: aegisclaw_sandbox::Stdio::Inherit,
-        stdout: aegisclaw_sandbox::Stdio::Inherit,
-        stderr: aegisclaw_sandbox::Stdio::Inherit,
+    let result = match &lease {
+        // The output may echo a leased secret: it goes through the redactor.
+        Some(lease) => run_redacted(&backend, spec, &exec, &lease.redactor()),
+        None => {
+            let stdio = ExecStdio {
+                stdin: aegisclaw_sandbox::Stdio::Inherit,
+                stdout: aegisclaw_sandbox::Stdio::Inherit,
+                stderr: aegisclaw_sandbox::Stdio::Inherit,
+            };
+            backend.run(spec, &exec, stdio).map(|o| o.report)
+        }
     };
-    let output = match backend.run(spec, &exec, stdio) {
-        Ok(output) => output,
+    let report = match result {
+        Ok(report) => report,
         Err(e) => {
             record_end(
-                audit_record(&recorded_spec, program, rest.len(), &run_id)
+                with_lease(audit_record(&recorded_spec, program, rest.len(), &run_id))
                     .result(format!("refused: {e}")),
             );
             return Err(match e.hint() {
@@ -240,8 +265,9 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
             });
         }
     };
-    let report = output.report;
-    let mut end = audit_record(&recorded_spec, program, rest.len(), &run_id)
+    // The run is over: the values are wiped from memory now.
+    drop(lease);
+    let mut end = with_lease(audit_record(&recorded_spec, program, rest.len(), &run_id))
         .result(report.exec.status.to_string())
         .attr("exit_code", report.exec.code().to_string())
         .attr("duration_ms", report.exec.duration.as_millis().to_string())
@@ -268,6 +294,105 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     std::io::stdout().flush()?;
     Ok(ExitCode::from((report.exec.code() & 0xff) as u8))
+}
+
+/// A lease of the secrets granted on the command line, valid for the run's time limit; `None`
+/// when none is granted.
+fn lease_secrets(
+    ctx: &Ctx,
+    config: &aegisclaw_core::Config,
+    names: &[aegisclaw_core::SecretName],
+    run_id: &str,
+    ttl: Duration,
+) -> anyhow::Result<Option<aegisclaw_secrets::Lease>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let hinted = |e: aegisclaw_secrets::Error| match e.hint() {
+        Some(hint) => with_hint(e.to_string(), hint),
+        None => anyhow::Error::new(e),
+    };
+    let store = aegisclaw_secrets::open_store(&ctx.home, &config.secrets).map_err(hinted)?;
+    let grants: Vec<_> = names
+        .iter()
+        .cloned()
+        .map(aegisclaw_secrets::SecretGrant::file)
+        .collect();
+    aegisclaw_secrets::Broker::new(store)
+        .lease(run_id, &grants, ttl)
+        .map(Some)
+        .map_err(hinted)
+}
+
+/// The lease in a run's audit record: its id, expiry and the secrets' names (never values).
+fn lease_attrs(mut record: Record, lease: &aegisclaw_secrets::LeaseRecord) -> Record {
+    for s in &lease.secrets {
+        record = record.scope(format!("secrets.access:{}", s.name));
+    }
+    record
+        .attr("lease", lease.lease_id.clone())
+        .attr("lease.expires_at", lease.expires_at.clone())
+}
+
+/// Runs with stdout and stderr piped through `redactor` to ours (stdin stays the terminal's).
+fn run_redacted(
+    backend: &NativeBackend,
+    spec: SandboxSpec,
+    exec: &ExecSpec,
+    redactor: &aegisclaw_redact::Redactor,
+) -> aegisclaw_sandbox::Result<RunReport> {
+    let mut session = backend.prepare(spec)?;
+    let stdio = ExecStdio {
+        stdin: aegisclaw_sandbox::Stdio::Inherit,
+        stdout: aegisclaw_sandbox::Stdio::Piped,
+        stderr: aegisclaw_sandbox::Stdio::Piped,
+    };
+    let outcome = session.exec(exec, stdio).and_then(|mut execution| {
+        let (out, err) = (execution.stdout.take(), execution.stderr.take());
+        std::thread::scope(|s| {
+            s.spawn(|| copy_redacted(out, std::io::stdout(), redactor));
+            copy_redacted(err, std::io::stderr(), redactor);
+        });
+        execution.wait()
+    });
+    let degraded = session.degraded().to_vec();
+    let destroyed = session.destroy();
+    let exec = outcome?;
+    destroyed?;
+    Ok(RunReport {
+        backend: backend.name().to_string(),
+        exec,
+        degraded,
+    })
+}
+
+/// Copies a stream through the redactor until it ends. A closed output (`| head`) stops the
+/// copy; the command then sees a broken pipe, as it would without us.
+fn copy_redacted(
+    from: Option<std::fs::File>,
+    to: impl Write,
+    redactor: &aegisclaw_redact::Redactor,
+) {
+    let Some(mut from) = from else { return };
+    let mut writer = aegisclaw_redact::RedactWriter::new(redactor, to);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match std::io::Read::read(&mut from, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if writer
+                    .write_all(&buf[..n])
+                    .and_then(|()| writer.flush())
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let _ = writer.finish();
 }
 
 /// A fresh id tying a run's records together.

@@ -472,3 +472,79 @@ fn a_sandboxed_run_reads_its_leased_secret_and_nothing_else() {
     let record = serde_json::to_string(&lease.record()).unwrap();
     assert!(record.contains("GITHUB_TOKEN") && !record.contains(VALUE));
 }
+
+#[test]
+fn sandbox_run_leases_a_secret_and_redacts_the_output() {
+    let t = initialised();
+    let other = "other-secret-never-granted-5e1d";
+    set_stdin(&t, "GITHUB_TOKEN", VALUE);
+    set_stdin(&t, "OTHER_TOKEN", other);
+    let script = "ls -A /run/secrets; cat /run/secrets/GITHUB_TOKEN; echo; \
+                  base64 /run/secrets/GITHUB_TOKEN; cat /run/secrets/OTHER_TOKEN; \
+                  echo \"err $(cat /run/secrets/GITHUB_TOKEN)\" >&2; exit 3";
+    let out = t.run(&[
+        "sandbox",
+        "run",
+        "--secret",
+        "GITHUB_TOKEN",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    // The command read the value (the redactor replaced exactly it, twice: plain and base64),
+    // saw no other secret, and nobody outside sees the value.
+    assert_eq!(
+        stdout, "GITHUB_TOKEN\n[REDACTED:GITHUB_TOKEN]\n[REDACTED:GITHUB_TOKEN]\n",
+        "{stderr}"
+    );
+    assert!(stderr.contains("err [REDACTED:GITHUB_TOKEN]"), "{stderr}");
+    assert!(stderr.contains("OTHER_TOKEN: No such file"), "{stderr}");
+    assert!(!stdout.contains(VALUE) && !stderr.contains(VALUE));
+
+    // The audit log names the secret and the lease for the run, never the value.
+    let out = t.run(&["logs", "show", "--json"]);
+    let entries: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs: Vec<&Value> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "sandbox.run")
+        .collect();
+    assert_eq!(runs.len(), 2, "{entries}");
+    for e in &runs {
+        assert!(
+            e["scopes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s == "secrets.access:GITHUB_TOKEN"),
+            "{e}"
+        );
+        assert!(e["attrs"]["lease"].as_str().unwrap().starts_with("lease-"));
+    }
+    assert_eq!(runs[0]["attrs"]["lease"], runs[1]["attrs"]["lease"]);
+    assert_eq!(
+        files_containing(&t.home(), VALUE.as_bytes()),
+        Vec::<String>::new()
+    );
+
+    // A secret that is not stored: the run does not start.
+    let marker = t.scratch().join("ran");
+    let out = t.run(&[
+        "sandbox",
+        "run",
+        "--secret",
+        "NOT_STORED",
+        "--rw",
+        t.scratch().to_str().unwrap(),
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("NOT_STORED"));
+    assert!(!marker.exists());
+}
