@@ -69,6 +69,13 @@ pub(crate) enum Command {
     /// rotate the key, and scan files for secrets that are not in the store
     #[command(subcommand)]
     Secrets(commands::secrets::SecretsCommand),
+    /// Scan text for prompt injection, jailbreaks, indirect injection and secrets; evaluate the
+    /// detector
+    ///
+    /// `guard scan` exits 0 for allow, 1 when flagged (mode warn), 3 when blocked (mode block),
+    /// 2 on errors.
+    #[command(subcommand)]
+    Guard(commands::guard::GuardCommand),
     /// Print a shell completion script
     Completions(commands::completions::CompletionsArgs),
     /// Print the manual page, or write one page per command into a directory

@@ -3,6 +3,7 @@
 pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod doctor;
+pub(crate) mod guard;
 pub(crate) mod init;
 pub(crate) mod logs;
 pub(crate) mod man;
@@ -53,6 +54,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => policy::run(&ctx, cmd),
         Command::Sandbox(cmd) => sandbox::run(&ctx, cmd),
         Command::Secrets(cmd) => secrets::run(&ctx, cmd),
+        Command::Guard(cmd) => guard::run(&ctx, cmd),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }

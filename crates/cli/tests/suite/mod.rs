@@ -1,6 +1,7 @@
 mod cli;
 mod config;
 mod doctor;
+mod guard;
 mod init;
 mod logs;
 mod policy;
