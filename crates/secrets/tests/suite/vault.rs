@@ -243,3 +243,56 @@ fn tokens_come_from_a_file_or_the_environment_and_a_bad_one_is_refused() {
     let ns = VaultStore::with_token(&config, Zeroizing::new(bao.token.clone()));
     assert!(ns.get(&name("FROM_FILE")).is_err());
 }
+
+#[test]
+fn a_namespace_keeps_its_secrets_apart() {
+    let bao = Bao::start();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(true)
+        .build()
+        .into();
+    // A namespace `team` with its own KV v2 engine at `secret/`.
+    agent
+        .post(format!("{}/v1/sys/namespaces/team", bao.address))
+        .header("X-Vault-Token", &bao.token)
+        .content_type("application/json")
+        .send("{}")
+        .unwrap();
+    agent
+        .post(format!("{}/v1/sys/mounts/secret", bao.address))
+        .header("X-Vault-Token", &bao.token)
+        .header("X-Vault-Namespace", "team")
+        .content_type("application/json")
+        .send(r#"{"type":"kv","options":{"version":"2"}}"#)
+        .unwrap();
+    let mut config = bao.config("aegisclaw");
+    config.namespace = Some("team".into());
+    let team = VaultStore::with_token(&config, Zeroizing::new(bao.token.clone()));
+    team.set(&name("TEAM_TOKEN"), b"namespaced-value").unwrap();
+    assert_eq!(
+        &team.get(&name("TEAM_TOKEN")).unwrap()[..],
+        b"namespaced-value"
+    );
+    // The oracle: the entry is inside the namespace, and the root namespace has none.
+    let mut response = agent
+        .get(format!(
+            "{}/v1/secret/data/aegisclaw/TEAM_TOKEN",
+            bao.address
+        ))
+        .header("X-Vault-Token", &bao.token)
+        .header("X-Vault-Namespace", "team")
+        .call()
+        .unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(body["data"]["data"]["value"], "namespaced-value");
+    let (status, _) = bao.api("secret/data/aegisclaw/TEAM_TOKEN");
+    assert_eq!(status, 404);
+    let root = bao.store("aegisclaw");
+    assert!(matches!(
+        root.get(&name("TEAM_TOKEN")),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(root.list().unwrap().is_empty());
+    assert_eq!(team.list().unwrap().len(), 1);
+}
