@@ -51,10 +51,28 @@ struct Paths {
 }
 
 /// The local age store. See the module documentation for the layout.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AgeStore {
     paths: Paths,
+    /// Unlocks an identity file that is itself encrypted (age scrypt); also used to encrypt
+    /// new identities (init, rotation) when set.
+    passphrase: Option<Zeroizing<String>>,
 }
+
+impl std::fmt::Debug for AgeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgeStore")
+            .field("paths", &self.paths)
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// The first bytes of an age file (an identity protected by a passphrase is one).
+const AGE_HEADER: &[u8] = b"age-encryption.org/";
 
 /// What [`AgeStore::init`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +95,7 @@ struct Entry {
 struct Loaded {
     entries: BTreeMap<String, Entry>,
     ciphertext: Vec<u8>,
+    identity: pq::Identity,
 }
 
 /// Proof that the store's exclusive lock is held; released on drop.
@@ -94,7 +113,30 @@ impl AgeStore {
                 store: secrets.join(STORE_FILE),
                 lock: secrets.join(LOCK_FILE),
             },
+            passphrase: None,
         }
+    }
+
+    /// The passphrase that unlocks a protected identity (see [`AgeStore::init_protected`]).
+    #[must_use]
+    pub fn with_passphrase(mut self, passphrase: Zeroizing<String>) -> Self {
+        self.passphrase = Some(passphrase);
+        self
+    }
+
+    /// Whether the identity file is protected by a passphrase (it is then an age file itself).
+    pub fn is_protected(&self) -> Result<bool> {
+        let mut head = [0u8; AGE_HEADER.len()];
+        let mut file = File::open(&self.paths.identity).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotInitialised {
+                path: self.paths.identity.clone(),
+            },
+            _ => Error::io("open", &self.paths.identity, e),
+        })?;
+        Ok(match file.read_exact(&mut head) {
+            Ok(()) => head == AGE_HEADER,
+            Err(_) => false,
+        })
     }
 
     /// Opens an initialised store; [`Error::NotInitialised`] when `secrets init` has not run.
@@ -111,9 +153,22 @@ impl AgeStore {
     /// Creates the identity (0600) and an empty store when they do not exist. Never replaces an
     /// existing identity or store; refuses when a store exists without its identity.
     pub fn init(home: &Home) -> Result<(Self, InitOutcome)> {
+        Self::init_store(Self::new(home), home)
+    }
+
+    /// Like [`AgeStore::init`], but a new identity file is encrypted with `passphrase` (age's
+    /// scrypt passphrase encryption): every later use needs it, see
+    /// [`AgeStore::with_passphrase`]. An existing identity is left as it is.
+    pub fn init_protected(
+        home: &Home,
+        passphrase: Zeroizing<String>,
+    ) -> Result<(Self, InitOutcome)> {
+        Self::init_store(Self::new(home).with_passphrase(passphrase), home)
+    }
+
+    fn init_store(store: Self, home: &Home) -> Result<(Self, InitOutcome)> {
         ensure_private_dir(&home.keys_dir())?;
         ensure_private_dir(&home.secrets_dir())?;
-        let store = Self::new(home);
         let _guard = store.lock()?;
         let have_identity = store.paths.identity.exists();
         let have_store = store.paths.store.exists();
@@ -129,8 +184,9 @@ impl AgeStore {
                 });
             }
             (false, false) => {
-                store.write_identity(&store.paths.identity, &pq::Identity::generate())?;
-                store.write_store(&BTreeMap::new(), None, &store.recipient()?)?;
+                let identity = pq::Identity::generate();
+                store.write_identity(&store.paths.identity, &identity)?;
+                store.write_store(&BTreeMap::new(), None, &identity.to_public())?;
                 InitOutcome::Created
             }
             (true, false) => {
@@ -184,7 +240,15 @@ impl AgeStore {
             format_time(SystemTime::now()),
             identity.to_string().expose_secret()
         ));
-        write_atomic(path, text.as_bytes(), PRIVATE_FILE_MODE)?;
+        match &self.passphrase {
+            None => write_atomic(path, text.as_bytes(), PRIVATE_FILE_MODE)?,
+            Some(passphrase) => {
+                let recipient = age::scrypt::Recipient::new(passphrase.as_str().to_owned().into());
+                let sealed = age::encrypt(&recipient, text.as_bytes())
+                    .map_err(|e| Error::Encrypt(e.to_string()))?;
+                write_atomic(path, &sealed, PRIVATE_FILE_MODE)?;
+            }
+        }
         Ok(())
     }
 
@@ -207,9 +271,29 @@ impl AgeStore {
                 mode,
             });
         }
-        let mut text = Zeroizing::new(String::new());
-        file.read_to_string(&mut text)
+        let mut raw = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut raw)
             .map_err(|e| Error::io("read", path, e))?;
+        let raw = if raw.starts_with(AGE_HEADER) {
+            let passphrase = self
+                .passphrase
+                .as_ref()
+                .ok_or_else(|| Error::PassphraseRequired {
+                    path: path.to_path_buf(),
+                })?;
+            let identity = age::scrypt::Identity::new(passphrase.as_str().to_owned().into());
+            Zeroizing::new(
+                age::decrypt(&identity, &raw).map_err(|_| Error::WrongPassphrase {
+                    path: path.to_path_buf(),
+                })?,
+            )
+        } else {
+            raw
+        };
+        let text = std::str::from_utf8(&raw).map_err(|_| Error::BadIdentity {
+            path: path.to_path_buf(),
+            reason: "not text".into(),
+        })?;
         let line = text
             .lines()
             .map(str::trim)
@@ -276,6 +360,7 @@ impl AgeStore {
             Loaded {
                 entries,
                 ciphertext,
+                identity,
             },
         ))
     }
@@ -304,7 +389,7 @@ impl AgeStore {
     ) -> Result<T> {
         let (_guard, mut loaded) = self.load()?;
         let out = change(&mut loaded.entries)?;
-        let recipient = self.recipient()?;
+        let recipient = loaded.identity.to_public();
         self.write_store(&loaded.entries, Some(&loaded.ciphertext), &recipient)?;
         Ok(out)
     }

@@ -21,6 +21,10 @@ pub enum Error {
         "{path} is readable by other users (mode {mode:o}); the age identity must be owner-only (0600)"
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
+    #[error("the identity {path} is protected by a passphrase and none was given")]
+    PassphraseRequired { path: PathBuf },
+    #[error("wrong passphrase for the identity {path}")]
+    WrongPassphrase { path: PathBuf },
     #[error("{path} is not a valid age identity: {reason}")]
     BadIdentity { path: PathBuf, reason: String },
     #[error(
@@ -98,6 +102,9 @@ impl Error {
                 "the previous good version is kept beside it as {}.prev; restore it with `cp` if this one is damaged",
                 path.display()
             ),
+            Self::PassphraseRequired { .. } | Self::WrongPassphrase { .. } => format!(
+                "type it at the prompt, or set ${PASSPHRASE_ENV} for scripts"
+            ),
             Self::VaultToken(_) => {
                 "set secrets.vault.token_file in config.toml, or export the variable named by secrets.vault.token_env".into()
             }
@@ -108,6 +115,10 @@ impl Error {
         })
     }
 }
+
+/// The environment variable the `aegisclaw` command reads a store passphrase from when there is
+/// no terminal to ask on.
+pub const PASSPHRASE_ENV: &str = "AEGISCLAW_SECRETS_PASSPHRASE";
 
 /// Result alias of the secrets crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -36,6 +36,6 @@ mod vault;
 
 pub use age_store::{AgeStore, InitOutcome};
 pub use broker::{Broker, Delivery, Lease, LeaseRecord, LeasedName, SecretGrant};
-pub use error::{Error, Result};
+pub use error::{Error, PASSPHRASE_ENV, Result};
 pub use store::{SecretInfo, Store, format_time, open_store};
 pub use vault::VaultStore;

@@ -312,7 +312,7 @@ fn lease_secrets(
         Some(hint) => with_hint(e.to_string(), hint),
         None => anyhow::Error::new(e),
     };
-    let store = aegisclaw_secrets::open_store(&ctx.home, &config.secrets).map_err(hinted)?;
+    let store = crate::commands::secrets::open_secret_store(ctx, config)?;
     let grants: Vec<_> = names
         .iter()
         .cloned()

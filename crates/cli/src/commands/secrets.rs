@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegisclaw_audit::{AuditLog, Options as AuditOptions, Record};
-use aegisclaw_core::{SecretName, SecretsBackend};
+use aegisclaw_core::{Config, SecretName, SecretsBackend};
 use aegisclaw_redact::{MIN_SECRET_LEN, Scanner};
-use aegisclaw_secrets::{AgeStore, InitOutcome, Store, format_time, open_store};
+use aegisclaw_secrets::{AgeStore, InitOutcome, PASSPHRASE_ENV, Store, format_time, open_store};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
@@ -21,7 +21,7 @@ use crate::output::{print_json, print_table};
 pub(crate) enum SecretsCommand {
     /// Create the store: an age identity in keys/ (0600) and an empty encrypted store in
     /// secrets/. Does nothing when both exist; never replaces a key
-    Init,
+    Init(InitArgs),
     /// Store a secret. The value comes from a hidden prompt on a terminal, else from stdin (one
     /// trailing newline removed), or from --from-file (taken as is); never from the command line
     Set(SetArgs),
@@ -39,6 +39,14 @@ pub(crate) enum SecretsCommand {
     /// stdin. One finding per line: rule, byte span, a preview that does not reveal it. Exit 0
     /// when clean, 1 when anything is found
     Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Also encrypt the identity with a passphrase (asked twice on the terminal, or taken from
+    /// $AEGISCLAW_SECRETS_PASSPHRASE); every later use of the store then needs it
+    #[arg(long)]
+    passphrase: bool,
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +95,7 @@ pub(crate) struct ScanArgs {
 
 pub(crate) fn run(ctx: &Ctx, cmd: SecretsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        SecretsCommand::Init => init(ctx),
+        SecretsCommand::Init(args) => init(ctx, args),
         SecretsCommand::Set(args) => set(ctx, args),
         SecretsCommand::List(args) => list(ctx, args),
         SecretsCommand::Get(args) => get(ctx, args),
@@ -107,10 +115,53 @@ fn store_error(e: aegisclaw_secrets::Error) -> anyhow::Error {
 
 fn store(ctx: &Ctx) -> anyhow::Result<Box<dyn Store>> {
     let config = ctx.config()?;
+    open_secret_store(ctx, &config)
+}
+
+/// The store `secrets.backend` names; a passphrase-protected age identity is unlocked with
+/// $AEGISCLAW_SECRETS_PASSPHRASE, else a prompt on the terminal.
+pub(crate) fn open_secret_store(ctx: &Ctx, config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    if config.secrets.backend == SecretsBackend::Age {
+        let store = AgeStore::open(&ctx.home).map_err(store_error)?;
+        if store.is_protected().map_err(store_error)? {
+            let passphrase = passphrase("passphrase of the secret store: ", false)?;
+            return Ok(Box::new(store.with_passphrase(passphrase)));
+        }
+        return Ok(Box::new(store));
+    }
     open_store(&ctx.home, &config.secrets).map_err(store_error)
 }
 
-fn init(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+/// A passphrase from the environment, else from the terminal (asked twice when `confirm`).
+fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Some(p) = std::env::var_os(PASSPHRASE_ENV).filter(|p| !p.is_empty()) {
+        return p
+            .into_string()
+            .map(Zeroizing::new)
+            .map_err(|_| anyhow::anyhow!("${PASSPHRASE_ENV} is not valid UTF-8"));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(with_hint(
+            "the secret store's passphrase is needed and there is no terminal to ask on",
+            format!("set ${PASSPHRASE_ENV}"),
+        ));
+    }
+    let first = Zeroizing::new(rpassword::prompt_password(prompt).context("read the passphrase")?);
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("the same again: ").context("read the passphrase")?,
+        );
+        if *again != *first {
+            return Err(with_hint("the passphrases differ", "run the command again"));
+        }
+    }
+    if first.is_empty() {
+        return Err(with_hint("an empty passphrase", "type a passphrase"));
+    }
+    Ok(first)
+}
+
+fn init(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
     let config = ctx.config()?;
     if config.secrets.backend == SecretsBackend::Vault {
         // Nothing to create: check that the server answers with this configuration.
@@ -125,11 +176,26 @@ fn init(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     ctx.home
         .create()
         .with_context(|| format!("create the home {}", ctx.home.root().display()))?;
-    let (store, outcome) = AgeStore::init(&ctx.home).map_err(store_error)?;
+    let (store, outcome) = if args.passphrase && !AgeStore::new(&ctx.home).identity_path().exists()
+    {
+        let passphrase = passphrase("passphrase for the new secret store: ", true)?;
+        AgeStore::init_protected(&ctx.home, passphrase)
+    } else {
+        AgeStore::init(&ctx.home)
+    }
+    .map_err(store_error)?;
     match outcome {
         InitOutcome::Created => {
             println!("created the secret store");
-            println!("  identity  {} (0600)", store.identity_path().display());
+            println!(
+                "  identity  {} (0600{})",
+                store.identity_path().display(),
+                if args.passphrase {
+                    ", passphrase-protected"
+                } else {
+                    ""
+                }
+            );
             println!("  store     {}", store.store_path().display());
             println!("keep a backup of the identity: without it the store cannot be read");
         }
@@ -244,7 +310,7 @@ fn get(ctx: &Ctx, args: GetArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let config = ctx.config()?;
-    let store = open_store(&ctx.home, &config.secrets).map_err(store_error)?;
+    let store = open_secret_store(ctx, &config)?;
     let value = store.get(&args.name).map_err(store_error)?;
     // No record, no reveal.
     let audit = AuditLog::new(&ctx.home, AuditOptions::from(&config.audit));

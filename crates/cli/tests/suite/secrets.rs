@@ -548,3 +548,49 @@ fn sandbox_run_leases_a_secret_and_redacts_the_output() {
     assert!(text(&out.stderr).contains("NOT_STORED"));
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_passphrase_protected_store_needs_the_passphrase() {
+    const PASS: &str = "AEGISCLAW_SECRETS_PASSPHRASE";
+    let t = TestHome::new();
+    let out = t
+        .cmd(&["secrets", "init", "--passphrase"])
+        .env(PASS, "open sesame 42")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("passphrase-protected"));
+    let out = t
+        .cmd(&["secrets", "set", "LOCKED"])
+        .env(PASS, "open sesame 42")
+        .write_stdin(VALUE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = t
+        .cmd(&["secrets", "get", "LOCKED", "--reveal"])
+        .env(PASS, "open sesame 42")
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, VALUE.as_bytes());
+    // Without it (and no terminal), or with a wrong one: refused, nothing printed.
+    let out = t.run(&["secrets", "get", "LOCKED", "--reveal"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(PASS), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let out = t
+        .cmd(&["secrets", "list"])
+        .env(PASS, "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("wrong passphrase"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        files_containing(&t.home(), b"AGE-SECRET-KEY-"),
+        Vec::<String>::new()
+    );
+}

@@ -357,3 +357,36 @@ fn concurrent_writer_processes_lose_nothing() {
     assert_eq!(names.len(), WRITERS * PER_WRITER, "{names:?}");
     assert_eq!(&store.get(&name("P3_4")).unwrap()[..], b"value-3-4");
 }
+
+#[test]
+fn a_passphrase_protects_the_identity() {
+    use zeroize::Zeroizing;
+    let (_dir, home) = temp_home();
+    let pass = || Zeroizing::new("correct horse battery staple".to_string());
+    let (store, outcome) = AgeStore::init_protected(&home, pass()).unwrap();
+    assert_eq!(outcome, InitOutcome::Created);
+    assert!(store.is_protected().unwrap());
+    store.set(&name("LOCKED"), b"locked-value").unwrap();
+    // The identity file is an age file itself: no key in clear.
+    let raw = fs::read(store.identity_path()).unwrap();
+    assert!(raw.starts_with(b"age-encryption.org/"));
+    assert!(!raw.windows(15).any(|w| w == b"AGE-SECRET-KEY-"));
+    assert_eq!(mode(store.identity_path()), 0o600);
+
+    let bare = AgeStore::open(&home).unwrap();
+    let e = bare.get(&name("LOCKED")).unwrap_err();
+    assert!(matches!(e, Error::PassphraseRequired { .. }), "{e}");
+    let wrong = AgeStore::open(&home)
+        .unwrap()
+        .with_passphrase(Zeroizing::new("wrong".into()));
+    let e = wrong.get(&name("LOCKED")).unwrap_err();
+    assert!(matches!(e, Error::WrongPassphrase { .. }), "{e}");
+    assert!(wrong.set(&name("OTHER"), b"other-value").is_err());
+
+    // Rotation keeps the protection, with the same passphrase.
+    let right = AgeStore::open(&home).unwrap().with_passphrase(pass());
+    right.rotate_key().unwrap();
+    assert!(right.is_protected().unwrap());
+    assert_ne!(fs::read(store.identity_path()).unwrap(), raw);
+    assert_eq!(&right.get(&name("LOCKED")).unwrap()[..], b"locked-value");
+}
