@@ -206,3 +206,25 @@ fn grants_expire_and_can_be_revoked() {
     assert_eq!(state.revoke_grants().unwrap(), 1);
     assert!(state.active_grant("long").unwrap().is_none());
 }
+
+#[test]
+fn processes_opening_a_new_database_at_once_all_succeed() {
+    // Each iteration races eight first opens of a fresh file (the schema upgrade must run once).
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    State::open_path(&path).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
+}

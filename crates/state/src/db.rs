@@ -63,20 +63,25 @@ impl State {
             path: path.to_path_buf(),
             source,
         };
-        if !path.exists() {
-            // Create it ourselves so it is 0600 from the first byte; SQLite gives its -wal and
-            // -shm files the same mode.
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(PRIVATE_FILE_MODE)
-                .open(path)
-                .map_err(|source| Error::Create {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-        }
+        // Created by us so it is 0600 from the first byte (SQLite gives its -wal and -shm files
+        // the same mode). The handle also serialises schema upgrades between processes: two
+        // processes opening a new database at once would otherwise both see version 0 and both
+        // create the tables. An flock does not interfere with SQLite's own fcntl locks.
+        let guard = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(PRIVATE_FILE_MODE)
+            .open(path)
+            .map_err(|source| Error::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        guard.lock().map_err(|source| Error::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(open_err)?;
@@ -92,6 +97,7 @@ impl State {
                 path: path.to_path_buf(),
                 source,
             })?;
+        drop(guard);
         Ok(Self {
             conn,
             path: path.to_path_buf(),
