@@ -50,6 +50,21 @@ pub(crate) enum Command {
     /// Sign, verify and inspect skills
     #[command(subcommand)]
     Skill(commands::skill::SkillCommand),
+    /// Run an installed skill through the whole pipeline: verify, policy, approval, sandbox,
+    /// redaction, audit
+    ///
+    /// Exits with the skill's exit code, 125 when the run was refused (by the policy, a human,
+    /// an approval deadline or lockdown), 2 on errors.
+    Run(commands::run::RunArgs),
+    /// Show what `run` would do (signature, each scope's decision and reason, approvals, mounts,
+    /// network, secrets) without executing anything
+    ///
+    /// Exits 0 when the run would proceed, 3 when it would ask a human, 1 when it would be
+    /// refused, 2 on errors.
+    Simulate(commands::run::SimulateArgs),
+    /// List, approve and deny pending approvals (from any shell)
+    #[command(subcommand)]
+    Approvals(commands::approvals::ApprovalsCommand),
     /// Manage the public keys trusted to sign skills
     #[command(subcommand)]
     Trust(commands::trust::TrustCommand),

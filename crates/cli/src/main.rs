@@ -13,6 +13,7 @@ mod error;
 mod hardening;
 mod logging;
 mod output;
+mod prompt;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! One module per command; `run` dispatches.
 
+pub(crate) mod approvals;
 pub(crate) mod completions;
 pub(crate) mod config;
 pub(crate) mod doctor;
@@ -8,6 +9,7 @@ pub(crate) mod init;
 pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod policy;
+pub(crate) mod run;
 pub(crate) mod sandbox;
 pub(crate) mod secrets;
 pub(crate) mod skill;
@@ -49,6 +51,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Config(cmd) => config::run(&ctx, cmd),
         Command::Skill(cmd) => skill::run(&ctx, cmd),
+        Command::Run(args) => run::run(&ctx, args),
+        Command::Simulate(args) => run::simulate(&ctx, args),
+        Command::Approvals(cmd) => approvals::run(&ctx, cmd),
         Command::Trust(cmd) => trust::run(&ctx, cmd),
         Command::Logs(cmd) => logs::run(&ctx, cmd),
         Command::Policy(cmd) => policy::run(&ctx, cmd),
@@ -58,4 +63,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
     }
+}
+
+/// Who runs this command, for audit records and decisions (`$USER`, else the uid).
+pub(crate) fn user_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| {
+            let uid = std::fs::metadata("/proc/self")
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+                .unwrap_or(u32::MAX);
+            format!("uid{uid}")
+        })
 }

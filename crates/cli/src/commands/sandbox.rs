@@ -407,9 +407,7 @@ fn run_id() -> String {
 /// The audit record of a run: who, what (the program and how many arguments — arguments can hold
 /// secrets a person typed, so they are not recorded), the scopes it was granted, the limits.
 fn audit_record(spec: &SandboxSpec, program: &OsString, args: usize, run_id: &str) -> Record {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| format!("uid{}", nix_uid()));
+    let user = crate::commands::user_name();
     let mut record = Record::new(format!("cli:{user}"), "sandbox.run", "allow")
         .run(run_id)
         .attr("backend", "native")
@@ -428,12 +426,6 @@ fn audit_record(spec: &SandboxSpec, program: &OsString, args: usize, run_id: &st
         record = record.scope(format!("files.write:{}", path.display()));
     }
     record
-}
-
-fn nix_uid() -> u32 {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-        .unwrap_or(u32::MAX)
 }
 
 /// The `--json` summary of a run.

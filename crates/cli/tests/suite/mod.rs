@@ -5,6 +5,7 @@ mod guard;
 mod init;
 mod logs;
 mod policy;
+mod run;
 mod sandbox;
 mod secrets;
 mod skill;
