@@ -18,6 +18,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Sandbox(#[from] aegisclaw_sandbox::Error),
+    #[error(transparent)]
+    Secrets(#[from] aegisclaw_secrets::Error),
     #[error(
         "the skill copy for this run changed while it was staged (expected {expected}, found {found})"
     )]
@@ -45,6 +47,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Sandbox(e) => e.hint(),
+            Self::Secrets(e) => e.hint(),
             Self::Audit { .. } => Some(
                 "fix the audit log first (`aegisclaw logs verify`); a run that cannot be audited does not start"
                     .into(),

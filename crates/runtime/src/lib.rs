@@ -4,14 +4,16 @@
 //! A skill run goes through every stage of DESIGN.md, in order:
 //!
 //! 1. **verify**: the installed skill's digest and signature are checked again
-//!    ([`Runtime::plan`]);
+//!    ([`Runtime::plan`]); **guard**: every text argument is scanned as input, and what the
+//!    guard finds goes into the policy input (and blocks, in block mode);
 //! 2. **policy**: every requested scope is decided, with its risk and reason; a standing grant
 //!    from an earlier approval "for a duration" counts as approval for exactly the same action;
 //! 3. **approval**: an `ask` becomes a pending approval in the state database, answered by an
 //!    [`Approver`] (the terminal prompt) or from another process (`aegisclaw approvals`);
-//! 4. **enforce**: the skill is copied out of the home, its copy verified, and run in the
+//! 4. **lease** and **enforce**: granted secrets are leased for this run only and appear as
+//!    files on the sandbox's private tmpfs; the skill is copied out of the home, its copy verified, and run in the
 //!    sandbox with the granted scopes as mounts and nothing else;
-//! 5. **redact**: its output is streamed through the redactor;
+//! 5. **redact**: its output is streamed through the redactor of the leased values;
 //! 6. **audit**: each step is appended to the audit log, and a run that cannot be audited does
 //!    not start.
 //!
@@ -32,7 +34,7 @@ use aegisclaw_policy::{PolicyEngine, ScopeRegistry};
 pub use approval::{Answer, ApprovalRequest, Approver, Pending, RequestedScope, WaitApprover};
 pub use binding::binding;
 pub use error::{Error, Result};
-pub use plan::{Mounts, Outcome, Plan, PlannedScope, PlannedSecret, SkillSummary};
+pub use plan::{GuardCheck, Mounts, Outcome, Plan, PlannedScope, PlannedSecret, SkillSummary};
 pub use run::{EXIT_REFUSED, RunResult, Streams};
 
 /// The pipeline, loaded for one home and configuration.

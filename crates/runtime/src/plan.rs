@@ -8,8 +8,11 @@ use aegisclaw_core::{
     Action, ActionKind, Actor, CommandLine, Decision, Limits, Obligations, PriorApproval,
     Provenance, Reason, Risk, Scope, ScopeSet, SkillRef,
 };
+use aegisclaw_guard::{Guard, Plane, ScanContext};
 use aegisclaw_policy::PolicyRef;
-use aegisclaw_skills::{Arguments, InstalledSkill, SignatureStatus, SkillStore, TrustStore};
+use aegisclaw_skills::{
+    ArgValue, Arguments, InstalledSkill, SignatureStatus, SkillStore, TrustStore,
+};
 use serde::Serialize;
 
 use crate::Runtime;
@@ -56,6 +59,17 @@ pub struct PlannedSecret {
     pub delivery: String,
 }
 
+/// What the guard found in one argument of the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardCheck {
+    /// The parameter whose value was scanned.
+    pub argument: String,
+    /// `allow`, `flag` (recorded, the action is tainted) or `block`.
+    pub verdict: &'static str,
+    pub score: f32,
+    pub findings: Vec<aegisclaw_core::Finding>,
+}
+
 /// Whether the run would go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,6 +109,8 @@ pub struct Plan {
     /// Hosts the run could reach (`host[:port]`); empty means no network at all.
     pub network: Vec<String>,
     pub secrets: Vec<PlannedSecret>,
+    /// Arguments the guard flagged or blocked (empty when all were clean).
+    pub guard: Vec<GuardCheck>,
     pub limits: Limits,
     pub obligations: Obligations,
     /// The policy that decided.
@@ -104,6 +120,8 @@ pub struct Plan {
     pub(crate) skill_dir: PathBuf,
     #[serde(skip)]
     pub(crate) granted: ScopeSet,
+    #[serde(skip)]
+    pub(crate) leases: Vec<aegisclaw_secrets::SecretGrant>,
 }
 
 impl Runtime {
@@ -178,6 +196,17 @@ impl Runtime {
             });
         }
 
+        let guard = self.guard_arguments(&invocation.arguments);
+        for check in &guard {
+            action.findings.extend(check.findings.iter().cloned());
+            // Input the guard flagged counts as untrusted, whatever its origin.
+            action.provenance.tainted = true;
+            action
+                .provenance
+                .sources
+                .push(format!("guard:flagged:{}", check.argument));
+        }
+
         let explanation = self.engine.explain(&action);
         let verdict = explanation.verdict.clone();
         let registry = self.engine.registry();
@@ -225,39 +254,62 @@ impl Runtime {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let secrets: Vec<PlannedSecret> = granted
-            .secret_names()
-            .iter()
-            .map(|n| {
-                let env = skill
-                    .manifest
-                    .secrets
-                    .iter()
-                    .find(|r| r.name == n.as_str())
-                    .and_then(|r| r.env.clone());
-                PlannedSecret {
-                    name: n.as_str().to_string(),
-                    delivery: match env {
-                        Some(var) => format!("env:{var}"),
-                        None => format!("file:{}/{}", aegisclaw_sandbox::SECRETS_DIR, n.as_str()),
-                    },
-                }
-            })
-            .collect();
+        let mut secrets = Vec::new();
+        let mut leases = Vec::new();
+        for name in granted.secret_names() {
+            let env = skill
+                .manifest
+                .secrets
+                .iter()
+                .find(|r| r.name == name.as_str())
+                .and_then(|r| r.env.clone());
+            secrets.push(PlannedSecret {
+                name: name.as_str().to_string(),
+                delivery: match &env {
+                    Some(var) => format!("env:{var}"),
+                    None => format!("file:{}/{}", aegisclaw_sandbox::SECRETS_DIR, name.as_str()),
+                },
+            });
+            leases.push(match env {
+                Some(var) => aegisclaw_secrets::SecretGrant::env(name.clone(), var),
+                None => aegisclaw_secrets::SecretGrant::file(name.clone()),
+            });
+        }
         if refusal.is_none() {
-            refusal = self.unsupported(&skill, &network, &secrets);
+            refusal = self.unsupported(&skill, &network);
+        }
+        if let Some(blocked) = guard.iter().find(|g| g.verdict == "block") {
+            let kinds: Vec<&str> = blocked.findings.iter().map(|f| f.kind.as_str()).collect();
+            refusal = Some(format!(
+                "the guard blocked --{}: {} (score {:.2})",
+                blocked.argument,
+                kinds.join(", "),
+                blocked.score
+            ));
         }
         let obligations = verdict.obligations.clone();
         let limits = limits_for(&self.config.sandbox.limits, &skill, &obligations);
 
-        let outcome = match (verdict.decision, &refusal) {
+        let mut outcome = match (verdict.decision, &refusal) {
             (Decision::Deny, _) | (_, Some(_)) => Outcome::Refused,
             (Decision::Ask, None) => Outcome::Ask,
             (Decision::Allow, None) => Outcome::Run,
         };
+        // A secret in an environment variable is easier to leak (child processes, crash
+        // reports) than a file: a human confirms every such run, even where the policy allows.
+        if outcome == Outcome::Run
+            && standing.is_none()
+            && secrets.iter().any(|s| s.delivery.starts_with("env:"))
+        {
+            outcome = Outcome::Ask;
+        }
         if verdict.decision == Decision::Deny {
             let reasons: Vec<String> = verdict.reasons.iter().map(ToString::to_string).collect();
-            refusal = Some(format!("denied by policy: {}", reasons.join("; ")));
+            let denied = format!("denied by policy: {}", reasons.join("; "));
+            refusal = Some(match refusal {
+                Some(first) => format!("{first}; {denied}"),
+                None => denied,
+            });
         }
         Ok(Plan {
             outcome,
@@ -268,28 +320,25 @@ impl Runtime {
             scopes,
             decision: verdict.decision,
             reasons: verdict.reasons,
-            approval_required: verdict.decision == Decision::Ask,
+            approval_required: outcome == Outcome::Ask,
             standing_grant: standing.map(|g| g.expires_at),
             binding,
             mounts,
             network,
             secrets,
+            guard,
             limits,
             obligations,
             policy: explanation.policy,
             skill_dir: skill.dir,
             granted,
+            leases,
         })
     }
 
     /// What this machine cannot enforce for the skill yet; such a run is refused, never run
     /// with less protection than its scopes promise.
-    fn unsupported(
-        &self,
-        skill: &InstalledSkill,
-        network: &[String],
-        secrets: &[PlannedSecret],
-    ) -> Option<String> {
+    fn unsupported(&self, skill: &InstalledSkill, network: &[String]) -> Option<String> {
         if let aegisclaw_skills::Runtime::Image(image) = &skill.manifest.runtime {
             return Some(format!(
                 "the skill runs in the container image {image}, and the Docker backend is not available in this build"
@@ -301,13 +350,27 @@ impl Runtime {
                 network.join(", ")
             ));
         }
-        if !secrets.is_empty() {
-            return Some(
-                "the skill needs secrets, and the secret broker is not available in this build"
-                    .to_string(),
-            );
-        }
         None
+    }
+
+    /// Scans every text argument as input on the host plane; returns what was found.
+    fn guard_arguments(&self, arguments: &Arguments) -> Vec<GuardCheck> {
+        let guard = Guard::new(&self.config.guard);
+        let ctx = ScanContext::input(Plane::Host);
+        arguments
+            .iter()
+            .filter_map(|(name, value)| match value {
+                ArgValue::Text(text) => Some((name, guard.scan(text, &ctx))),
+                ArgValue::Flag(_) => None,
+            })
+            .filter(|(_, report)| report.detected())
+            .map(|(name, report)| GuardCheck {
+                argument: name.clone(),
+                verdict: report.verdict.as_str(),
+                score: report.score,
+                findings: report.to_core_findings(),
+            })
+            .collect()
     }
 }
 

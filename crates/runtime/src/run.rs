@@ -7,8 +7,9 @@ use aegisclaw_audit::Record;
 use aegisclaw_core::{Decision, SandboxBackend};
 use aegisclaw_redact::Redactor;
 use aegisclaw_sandbox::{
-    Backend, ExecSpec, ExecStdio, NativeBackend, RunReport, SandboxSpec, Stdio,
+    Backend, ExecSpec, ExecStdio, NativeBackend, RunReport, SandboxSpec, SecretFile, Stdio,
 };
+use aegisclaw_secrets::Broker;
 use aegisclaw_state::{ApprovalStatus, NewApproval, Resolution};
 
 use crate::Runtime;
@@ -63,10 +64,14 @@ impl Runtime {
     /// with exactly the granted scopes, streams its redacted output to `streams`, and records
     /// every step. Errors (the sandbox could not be built, the audit log cannot be written) are
     /// returned; refusals are a [`RunResult::Refused`].
+    ///
+    /// `broker` hands out the secrets the plan needs; it may be `None` when
+    /// [`Plan::secrets`] is empty.
     pub fn run(
         &self,
         plan: &Plan,
         approver: &mut dyn Approver,
+        broker: Option<&Broker>,
         streams: Streams<'_>,
     ) -> Result<RunResult> {
         let run_id = new_run_id();
@@ -189,6 +194,33 @@ impl Runtime {
             )));
         }
 
+        // Secrets are leased only now, after every decision, for as long as the run may take.
+        let lease = match (plan.leases.is_empty(), broker) {
+            (true, _) => None,
+            (false, None) => {
+                return Err(Error::Unsupported(
+                    "the run needs secrets and no secret store was opened".into(),
+                ));
+            }
+            (false, Some(broker)) => {
+                Some(broker.lease(&run_id, &plan.leases, plan.limits.timeout)?)
+            }
+        };
+        if let Some(lease) = &lease {
+            let record = lease.record();
+            let mut leased = base("secrets.lease", Decision::Allow.as_str())
+                .attr("lease", record.lease_id.clone())
+                .attr("lease.expires_at", record.expires_at.clone());
+            for s in &record.secrets {
+                let delivery = match &s.delivery {
+                    aegisclaw_secrets::Delivery::File => "file".to_string(),
+                    aegisclaw_secrets::Delivery::Env { var } => format!("env:{var}"),
+                };
+                leased = leased.attr(format!("secret.{}", s.name), delivery);
+            }
+            self.append("the secret lease", leased)?;
+        }
+
         let staged = stage(&plan.skill_dir, &plan.skill.digest)?;
         let mut spec = SandboxSpec::new(plan.limits.clone());
         spec.read_only.push(staged.path().to_path_buf());
@@ -197,13 +229,25 @@ impl Runtime {
         spec.hidden.push(self.home.root().to_path_buf());
         spec.workdir = Some(staged.path().to_path_buf());
         spec.allow_degraded = self.config.sandbox.allow_degraded.clone();
-        let redactor = Redactor::empty();
-
         let (program, args) = plan
             .command
             .split_first()
             .ok_or_else(|| Error::Unsupported("the skill has an empty command".into()))?;
-        let exec = ExecSpec::new(program).args(args);
+        let mut exec = ExecSpec::new(program).args(args);
+        let redactor = match &lease {
+            Some(lease) => {
+                lease.check()?;
+                spec.limits.timeout = spec.limits.timeout.min(lease.remaining());
+                for (name, value) in lease.files() {
+                    spec.secrets.push(SecretFile::new(name, value.to_vec()));
+                }
+                for (var, value) in lease.env_vars() {
+                    exec.env.push((var.to_string(), value.to_string()));
+                }
+                lease.redactor()
+            }
+            None => Redactor::empty(),
+        };
         let backend = NativeBackend::from_current_exe(&self.config.sandbox)?;
         self.append(
             "the start of the run",
@@ -239,6 +283,7 @@ impl Runtime {
         }
         self.append_end(end);
         drop(staged);
+        drop(lease);
         Ok(RunResult::Completed { run_id, report })
     }
 

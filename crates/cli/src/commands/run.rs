@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use aegisclaw_core::Decision;
 use aegisclaw_runtime::{Outcome, Plan, RunResult, Runtime, Streams, WaitApprover};
+use aegisclaw_secrets::Broker;
 use anyhow::Context;
 use clap::Args;
 
@@ -74,10 +75,25 @@ pub(crate) fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
         stdout: &mut stdout,
         stderr: &mut stderr,
     };
-    let result = if interactive {
-        runtime.run(&plan, &mut TerminalApprover::new(), streams)
+    // The store is opened (and a protected identity unlocked) only for runs that need it.
+    let broker = if plan.secrets.is_empty() || plan.outcome == Outcome::Refused {
+        None
     } else {
-        runtime.run(&plan, &mut WaitApprover::new(std::io::stderr()), streams)
+        let config = ctx.config()?;
+        Some(Broker::new(crate::commands::secrets::open_secret_store(
+            ctx, &config,
+        )?))
+    };
+    let result = if interactive {
+        runtime.run(
+            &plan,
+            &mut TerminalApprover::new(),
+            broker.as_ref(),
+            streams,
+        )
+    } else {
+        let mut approver = WaitApprover::new(std::io::stderr());
+        runtime.run(&plan, &mut approver, broker.as_ref(), streams)
     }
     .map_err(|e| match e.hint() {
         Some(hint) => with_hint(e.to_string(), hint),
@@ -192,6 +208,23 @@ fn print_plan(plan: &Plan) -> anyhow::Result<()> {
             humantime::format_duration(plan.limits.timeout)
         ),
     ]);
+    for check in &plan.guard {
+        let kinds: Vec<String> = check
+            .findings
+            .iter()
+            .map(|f| format!("{} ({})", f.kind, f.detail))
+            .collect();
+        rows.push(vec![
+            "guard".into(),
+            format!(
+                "--{}: {} at score {:.2}: {}",
+                check.argument,
+                check.verdict,
+                check.score,
+                kinds.join("; ")
+            ),
+        ]);
+    }
     print_table(&rows)?;
     println!();
     let mut table = vec![vec![
