@@ -88,14 +88,7 @@ impl Broker {
             if let Delivery::Env { var } = &grant.delivery {
                 check_env_delivery(&grant.name, var, &value, &secrets)?;
             }
-            redactor
-                .secret(grant.name.as_str(), &value)
-                .map_err(|e| Error::TooShort {
-                    // The only refusal of the redactor is a value it cannot match reliably.
-                    name: format!("{} ({e})", grant.name),
-                    len: value.len(),
-                    min: MIN_SECRET_LEN,
-                })?;
+            redactor.secret(grant.name.as_str(), &value)?;
             secrets.push(Leased {
                 name: grant.name.clone(),
                 delivery: grant.delivery.clone(),

@@ -60,6 +60,8 @@ pub enum Error {
         len: usize,
         min: usize,
     },
+    #[error(transparent)]
+    Redact(#[from] aegisclaw_redact::Error),
     #[error("secret {name} cannot be delivered as environment variable {var}: {reason}")]
     BadEnvDelivery {
         name: String,
@@ -99,7 +101,7 @@ impl Error {
                 path.display()
             ),
             Self::Undecryptable { path, .. } | Self::Corrupt { path, .. } => format!(
-                "the previous good version is kept beside it as {}.prev; restore it with `cp` if this one is damaged",
+                "if the file was damaged, the version before the last change is {}.prev (after the first change); copy it back; if the identity in keys/ was replaced, restore the old one from a backup",
                 path.display()
             ),
             Self::PassphraseRequired { .. } | Self::WrongPassphrase { .. } => format!(
