@@ -594,3 +594,57 @@ fn a_passphrase_protected_store_needs_the_passphrase() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn set_on_a_terminal_asks_without_echoing() {
+    use std::io::{Read, Write};
+    let t = initialised();
+    let bin = assert_cmd::cargo::cargo_bin("aegisclaw");
+    // util-linux `script` gives the command a real pty; the value is typed after the prompt
+    // appears (typed earlier, the terminal itself would echo it before the prompt hides it).
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} secrets set TYPED_TOKEN", bin.display()),
+            "/dev/null",
+        ])
+        .env("AEGISCLAW_HOME", t.home())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` is installed");
+    let pid = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let finished = done.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        // Still waiting for the prompt (the child has not been reaped, so the pid is still
+        // its): end it, and the test fails below.
+        if !finished.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 256];
+    while !text(&shown).contains("(hidden): ") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "no prompt: {}", text(&shown));
+        shown.extend_from_slice(&buf[..n]);
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{VALUE}\n").as_bytes())
+        .unwrap();
+    stdout.read_to_end(&mut shown).unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let status = child.wait().unwrap();
+    let shown = text(&shown);
+    assert!(status.success(), "{shown}");
+    assert!(shown.contains("stored TYPED_TOKEN"), "{shown}");
+    assert!(!shown.contains(VALUE), "the value was echoed: {shown}");
+    assert_eq!(reveal(&t, "TYPED_TOKEN").stdout, VALUE.as_bytes());
+}

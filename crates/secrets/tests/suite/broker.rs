@@ -188,12 +188,13 @@ fn an_expired_lease_delivers_nothing() {
         SecretGrant::env(name("DB_PASSWORD"), "PGPASSWORD"),
     ];
     let lease = broker
-        .lease("run-1", &grants, Duration::from_millis(300))
+        .lease("run-1", &grants, Duration::from_secs(2))
         .unwrap();
     assert_eq!(lease.files().count(), 1);
     assert!(!lease.is_expired());
+    assert!(!lease.is_expired_at(lease.issued_at()));
     assert!(lease.is_expired_at(lease.expires_at()));
-    assert!(lease.is_expired_at(SystemTime::now() + Duration::from_millis(301)));
+    assert!(lease.is_expired_at(SystemTime::now() + Duration::from_millis(2001)));
     // Wait for the real clock to pass the expiry.
     while SystemTime::now() < lease.expires_at() {
         std::thread::sleep(Duration::from_millis(20));
