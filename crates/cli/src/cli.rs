@@ -65,6 +65,9 @@ pub(crate) enum Command {
     /// List, approve and deny pending approvals (from any shell)
     #[command(subcommand)]
     Approvals(commands::approvals::ApprovalsCommand),
+    /// The panic button: kill every sandbox and refuse every action until lifted
+    #[command(subcommand)]
+    Lockdown(commands::lockdown::LockdownCommand),
     /// Manage the public keys trusted to sign skills
     #[command(subcommand)]
     Trust(commands::trust::TrustCommand),

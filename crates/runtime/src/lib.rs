@@ -75,7 +75,20 @@ impl Runtime {
         &self.config
     }
 
+    /// The label of this installation's sandboxes ([`aegisclaw_sandbox::SandboxSpec::owner`]).
+    pub fn sandbox_owner(&self) -> String {
+        sandbox_owner(&self.home)
+    }
+
     fn state(&self) -> Result<aegisclaw_state::State> {
         Ok(aegisclaw_state::State::open(&self.home)?)
     }
+}
+
+/// The label of the sandboxes an installation starts: 12 hex digits of a hash of its home's
+/// path, so that lockdown stops this installation's sandboxes and no other's.
+pub fn sandbox_owner(home: &Home) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(home.root().as_os_str().as_encoded_bytes());
+    hex::encode(&hash[..6])
 }

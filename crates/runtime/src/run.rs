@@ -229,6 +229,7 @@ impl Runtime {
         spec.hidden.push(self.home.root().to_path_buf());
         spec.workdir = Some(staged.path().to_path_buf());
         spec.allow_degraded = self.config.sandbox.allow_degraded.clone();
+        spec.owner = Some(self.sandbox_owner());
         let (program, args) = plan
             .command
             .split_first()

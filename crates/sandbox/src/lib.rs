@@ -35,7 +35,9 @@ pub use backend::{Backend, ExecWaiter, Execution, Killer, RunOutput, Session};
 pub use error::{Error, Layer, Result};
 pub use host::{CgroupInfo, CgroupVersion, DockerInfo, HostReport, Probe};
 pub use internal::internal_main;
-pub use native::{DEFAULT_STATE_DIR, NativeBackend, NativeSession, SimulatedFault};
+pub use native::{
+    DEFAULT_STATE_DIR, KillReport, NativeBackend, NativeSession, SimulatedFault, kill_every_sandbox,
+};
 pub use report::{Degraded, Denial, ExecReport, ExitStatus, RunReport};
 pub use spec::{
     ExecSpec, ExecStdio, MAX_SECRET_BYTES, NetworkMode, ProxyNetwork, SANDBOX_HOME, SANDBOX_UID,

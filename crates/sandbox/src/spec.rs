@@ -52,6 +52,11 @@ pub struct SandboxSpec {
     pub allow_degraded: Vec<SandboxLayer>,
     /// Permit `memfd_create` (some JITs and browsers need it; it enables fileless execution).
     pub allow_memfd: bool,
+    /// Who started the sandbox (an installation's label, letters and digits, at most 16): part
+    /// of the name of its cgroup, so that [`crate::kill_every_sandbox`] can stop one owner's
+    /// sandboxes and leave others alone.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl SandboxSpec {
@@ -69,6 +74,7 @@ impl SandboxSpec {
             secrets: Vec::new(),
             allow_degraded: Vec::new(),
             allow_memfd: false,
+            owner: None,
         }
     }
 
@@ -118,6 +124,15 @@ impl SandboxSpec {
             for (name, value) in &proxy.env {
                 check_env(name, value)?;
             }
+        }
+        if let Some(owner) = &self.owner
+            && (owner.is_empty()
+                || owner.len() > 16
+                || !owner.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(Error::Spec(format!(
+                "owner {owner:?}: expected 1 to 16 letters and digits"
+            )));
         }
         let limits = &self.limits;
         if limits.pids == 0 || limits.open_files < 16 || limits.timeout.is_zero() {

@@ -6,6 +6,7 @@ pub(crate) mod config;
 pub(crate) mod doctor;
 pub(crate) mod guard;
 pub(crate) mod init;
+pub(crate) mod lockdown;
 pub(crate) mod logs;
 pub(crate) mod man;
 pub(crate) mod policy;
@@ -54,6 +55,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&ctx, args),
         Command::Simulate(args) => run::simulate(&ctx, args),
         Command::Approvals(cmd) => approvals::run(&ctx, cmd),
+        Command::Lockdown(cmd) => lockdown::run(&ctx, cmd),
         Command::Trust(cmd) => trust::run(&ctx, cmd),
         Command::Logs(cmd) => logs::run(&ctx, cmd),
         Command::Policy(cmd) => policy::run(&ctx, cmd),

@@ -186,6 +186,7 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     spec.hidden.push(ctx.home.root().to_path_buf());
     spec.allow_degraded = config.sandbox.allow_degraded.clone();
+    spec.owner = Some(aegisclaw_runtime::sandbox_owner(&ctx.home));
     for name in PASSED_ENV {
         if let Ok(value) = std::env::var(name) {
             spec.env.push(((*name).to_string(), value));
@@ -208,6 +209,21 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     let exec = ExecSpec::new(program.clone()).args(rest.iter().cloned());
     let backend = NativeBackend::from_current_exe(&config.sandbox)?;
     let run_id = run_id();
+    // Lockdown refuses every action, and the refusal is recorded.
+    let lockdown = aegisclaw_state::State::open(&ctx.home)?.lockdown()?;
+    if lockdown.active {
+        let mut refused =
+            audit_record(&spec, program, rest.len(), &run_id).result("refused: lockdown is on");
+        refused.decision = "deny".into();
+        AuditLog::new(&ctx.home, AuditOptions::from(&config.audit))
+            .append(&[refused])
+            .map_err(|e| anyhow::anyhow!("cannot record the refusal in the audit log: {e}"))?;
+        eprintln!(
+            "aegisclaw: refused: lockdown is on ({}); lift it with `aegisclaw lockdown off`",
+            lockdown.reason.unwrap_or_default()
+        );
+        return Ok(ExitCode::from(aegisclaw_runtime::EXIT_REFUSED));
+    }
     // Granted secrets: a lease for this run only, as long as the run may take.
     let lease = lease_secrets(ctx, &config, &args.secrets, &run_id, spec.limits.timeout)?;
     if let Some(lease) = &lease {

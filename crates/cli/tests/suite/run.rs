@@ -689,3 +689,86 @@ fn the_guard_blocks_an_injection_in_an_argument() {
     let out = t.run(&["run", "hello-world", "--", "--name", "Ignore the noise"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn lockdown_kills_running_sandboxes_and_refuses_new_runs_until_lifted() {
+    let t = TestHome::new();
+    ready(&t, &["hello-world"]);
+    // A sandboxed process that would run for a minute, and its pid as seen from the host.
+    let marker = t.scratch().join("alive");
+    std::fs::create_dir_all(&marker).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("aegisclaw");
+    let mut long = std::process::Command::new(&bin)
+        .env("AEGISCLAW_HOME", t.home())
+        .args(["sandbox", "run", "--rw", marker.to_str().unwrap(), "--"])
+        .args([
+            "/bin/sh",
+            "-c",
+            &format!("touch {}/started; sleep 60", marker.display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.join("started").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the sandboxed command never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Another installation's sandbox on the same machine is not this lockdown's business.
+    let other = TestHome::new();
+    other.init();
+    let mut bystander = std::process::Command::new(&bin)
+        .env("AEGISCLAW_HOME", other.home())
+        .args(["sandbox", "run", "--", "/bin/sleep", "30"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = t.run(&["lockdown", "on", "--reason", "test", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["sandboxes_killed"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert_eq!(report["survivors"], 0);
+    // The oracle: the run that was going to sleep a minute ends now, killed.
+    let started = Instant::now();
+    let status = long.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_ne!(status.code(), Some(0));
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "the other installation's sandbox was killed"
+    );
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
+
+    let out = t.run(&["run", "hello-world"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("lockdown"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = t.run(&["sandbox", "run", "--", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let status: Value =
+        serde_json::from_slice(&t.run(&["lockdown", "status", "--json"]).stdout).unwrap();
+    assert_eq!(status["active"], true);
+    assert_eq!(status["reason"], "test");
+
+    assert_eq!(t.run(&["lockdown", "off"]).status.code(), Some(0));
+    let out = t.run(&["run", "hello-world"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = audit(&t);
+    let switches: Vec<_> = entries(&log, "lockdown")
+        .iter()
+        .map(|e| e["decision"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(switches, ["on", "off"]);
+}

@@ -391,3 +391,112 @@ mod tests {
         assert_eq!(mounts[1].1, "cgroup2");
     }
 }
+
+/// What [`kill_every_sandbox`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KillReport {
+    /// Native sandboxes that had processes (one per run cgroup name).
+    pub sandboxes: usize,
+    /// Processes signalled.
+    pub processes: usize,
+    /// From the call until the last process was gone (or the wait gave up).
+    pub elapsed: Duration,
+    /// Processes still alive when the wait gave up (0 means every sandbox is dead).
+    pub survivors: usize,
+}
+
+/// Kills every process of every native sandbox of `owner` (see [`crate::SandboxSpec::owner`];
+/// `None`: of anyone) on this machine, the lockdown switch: each run cgroup (`aegisclaw-*`, in
+/// the unified hierarchy or the memory and pids ones) is emptied with `cgroup.kill` or SIGKILL,
+/// again and again until it stays empty (a process forking meanwhile is caught on the next
+/// pass), for at most `wait`.
+pub fn kill_every_sandbox(owner: Option<&str>, wait: Duration) -> KillReport {
+    let prefix = match owner {
+        Some(o) => format!("aegisclaw-{o}-"),
+        None => "aegisclaw-".to_string(),
+    };
+    let started = std::time::Instant::now();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut dirs = Vec::new();
+    for (mount, fstype, options) in cgroup_mounts(&mounts) {
+        let relevant =
+            fstype == "cgroup2" || options.split(',').any(|o| o == "memory" || o == "pids");
+        if relevant {
+            find_run_cgroups(&mount, 0, &prefix, &mut dirs);
+        }
+    }
+    let mut report = KillReport::default();
+    let mut with_processes = std::collections::BTreeSet::new();
+    loop {
+        let mut alive = 0;
+        for dir in &dirs {
+            let pids = procs_below(dir);
+            if !pids.is_empty()
+                && let Some(name) = dir.file_name()
+            {
+                with_processes.insert(name.to_owned());
+            }
+            alive += pids.len();
+            if pids.is_empty() {
+                continue;
+            }
+            if sys::write_file(&dir.join("cgroup.kill"), "1").is_err() {
+                for pid in &pids {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(*pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+            report.processes = report.processes.max(pids.len());
+        }
+        if alive == 0 || started.elapsed() >= wait {
+            report.survivors = alive;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    report.sandboxes = with_processes.len();
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// Directories named `prefix*` at or below `dir` (not looking inside other run cgroups) (a cgroup tree is shallow; the depth bound
+/// only guards against a pathological one).
+fn find_run_cgroups(dir: &Path, depth: usize, prefix: &str, found: &mut Vec<PathBuf>) {
+    if depth > 16 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix) {
+            found.push(path);
+        } else if !name.starts_with("aegisclaw-") {
+            find_run_cgroups(&path, depth + 1, prefix, found);
+        }
+    }
+}
+
+/// The pids in the cgroup `dir` and every cgroup below it.
+fn procs_below(dir: &Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = read(&dir.join("cgroup.procs"))
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                pids.extend(procs_below(&entry.path()));
+            }
+        }
+    }
+    pids
+}

@@ -239,7 +239,12 @@ impl Sandbox {
         }
 
         let run_id = format!(
-            "{}-{}",
+            "{}{}-{}",
+            plan.spec
+                .owner
+                .as_ref()
+                .map(|o| format!("{o}-"))
+                .unwrap_or_default(),
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

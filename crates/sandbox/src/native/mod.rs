@@ -39,6 +39,7 @@ use std::process::{Child, Command};
 
 use aegisclaw_core::{SandboxConfig, UidRange};
 
+pub use cgroups::{KillReport, kill_every_sandbox};
 pub use wire::SimulatedFault;
 
 use crate::backend::{Backend, ExecWaiter, Execution, Killer, RunOutput, Session};
