@@ -7,7 +7,7 @@ use crate::db::{State, from_ms, now_ms};
 use crate::error::Result;
 
 /// The lockdown switch. While active, every new action is refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Lockdown {
     pub active: bool,
     /// When it last changed; `None` if it never has.

@@ -210,7 +210,11 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     let backend = NativeBackend::from_current_exe(&config.sandbox)?;
     let run_id = run_id();
     // Lockdown refuses every action, and the refusal is recorded.
-    let lockdown = aegisclaw_state::State::open(&ctx.home)?.lockdown()?;
+    // (A home without a state database has never been locked down.)
+    let lockdown = match ctx.home.state_db().exists() {
+        true => aegisclaw_state::State::open(&ctx.home)?.lockdown()?,
+        false => aegisclaw_state::Lockdown::default(),
+    };
     if lockdown.active {
         let mut refused =
             audit_record(&spec, program, rest.len(), &run_id).result("refused: lockdown is on");
