@@ -14,7 +14,7 @@ pub(crate) const DIM: usize = 1 << BITS;
 const MAGIC: &[u8; 4] = b"AGCL";
 const VERSION: u8 = 1;
 
-/// Window size and stride for long texts, in bytes.
+/// Window size for long texts, in bytes; texts up to `WINDOW + STRIDE` are scored whole.
 const WINDOW: usize = 1024;
 const STRIDE: usize = 512;
 
@@ -100,52 +100,41 @@ impl Model {
         out
     }
 
-    /// The logit for a normalised text: the highest over its windows.
+    /// The logit for a normalised text. A long text is scored in windows of about 1 KiB (every
+    /// 256 bytes) and the highest window counts; window sums come from prefix sums of each
+    /// position's feature weights, so the cost stays linear.
     pub fn logit(&self, text: &str) -> f32 {
-        let mut buf = Vec::new();
-        windows(text)
-            .map(|w| {
-                buf.clear();
-                features(w, &mut buf);
-                self.logit_of(&buf)
-            })
-            .fold(f32::NEG_INFINITY, f32::max)
+        if text.len() <= WINDOW + STRIDE {
+            let (mut sum, mut count) = (0i64, 0u32);
+            for_each_feature(text, |_, b| {
+                sum += i64::from(self.weights[b as usize]);
+                count += 1;
+            });
+            if count == 0 {
+                return self.bias;
+            }
+            return self.bias + self.scale * sum as f32 / (count as f32).sqrt();
+        }
+        // Sums per block of WINDOW / 4 bytes; a window is four consecutive blocks.
+        const BLOCK: usize = WINDOW / 4;
+        let blocks = text.len() / BLOCK + 1;
+        let mut sum = vec![0i64; blocks];
+        let mut count = vec![0u32; blocks];
+        for_each_feature(text, |pos, b| {
+            sum[pos / BLOCK] += i64::from(self.weights[b as usize]);
+            count[pos / BLOCK] += 1;
+        });
+        let mut best = f32::NEG_INFINITY;
+        for start in 0..blocks.saturating_sub(3).max(1) {
+            let end = (start + 4).min(blocks);
+            let c: u32 = count[start..end].iter().sum();
+            if c > 0 {
+                let s: i64 = sum[start..end].iter().sum();
+                best = best.max(self.bias + self.scale * s as f32 / (c as f32).sqrt());
+            }
+        }
+        best
     }
-
-    fn logit_of(&self, feats: &[u32]) -> f32 {
-        if feats.is_empty() {
-            return self.bias;
-        }
-        let sum: i64 = feats
-            .iter()
-            .map(|&i| i64::from(self.weights[i as usize]))
-            .sum();
-        self.bias + self.scale * sum as f32 / (feats.len() as f32).sqrt()
-    }
-}
-
-/// Overlapping windows of a long text (the whole text when short), on char boundaries.
-pub(crate) fn windows(text: &str) -> impl Iterator<Item = &str> {
-    let len = text.len();
-    let count = if len <= WINDOW + STRIDE {
-        1
-    } else {
-        (len - WINDOW).div_ceil(STRIDE) + 1
-    };
-    (0..count).map(move |k| {
-        if count == 1 {
-            return text;
-        }
-        let mut s = (k * STRIDE).min(len);
-        while !text.is_char_boundary(s) {
-            s -= 1;
-        }
-        let mut e = (s + WINDOW).min(len);
-        while !text.is_char_boundary(e) {
-            e += 1;
-        }
-        &text[s..e]
-    })
 }
 
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -157,7 +146,14 @@ fn bucket(h: u64) -> u32 {
 
 /// The hashed features of a normalised text, one bucket index per occurrence.
 pub(crate) fn features(text: &str, out: &mut Vec<u32>) {
+    for_each_feature(text, |_, b| out.push(b));
+}
+
+/// Calls `sink(position, bucket)` for every feature: character 3/4/5-grams of ` text ` (at the
+/// byte where they start, clamped into the text) and words and word bigrams (at the word's start).
+fn for_each_feature(text: &str, mut sink: impl FnMut(usize, u32)) {
     let bytes = text.as_bytes();
+    let last = bytes.len().saturating_sub(1);
     // Character n-grams over " text ", read 8 bytes at a time.
     let mut padded = Vec::with_capacity(bytes.len() + 10);
     padded.push(b' ');
@@ -176,6 +172,7 @@ pub(crate) fn features(text: &str, out: &mut Vec<u32>) {
             padded[i + 6],
             padded[i + 7],
         ]);
+        let pos = i.saturating_sub(1).min(last);
         for (len, salt) in [
             (3u32, 0x3000_0000_0000_0000u64),
             (4, 0x4000_0000_0000_0000),
@@ -185,52 +182,31 @@ pub(crate) fn features(text: &str, out: &mut Vec<u32>) {
                 break;
             }
             let mask = (1u64 << (8 * len)) - 1;
-            out.push(bucket((word & mask) ^ salt));
+            sink(pos, bucket((word & mask) ^ salt));
         }
     }
     // Words and word bigrams.
     let mut prev: u64 = 0x1234_5678;
-    for w in text
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
+    let mut h: u64 = 0;
+    let mut start: Option<usize> = None;
+    let is_word = |c: char| c.is_alphanumeric() || c == '\'';
+    for (at, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
     {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in w.as_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        if is_word(c) {
+            if start.is_none() {
+                start = Some(at);
+                h = 0xcbf2_9ce4_8422_2325;
+            }
+            let mut tmp = [0u8; 4];
+            for &b in c.encode_utf8(&mut tmp).as_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        } else if let Some(s) = start.take() {
+            sink(s, bucket(h ^ 0x7700_0000_0000_0001));
+            sink(s, bucket(h.rotate_left(17) ^ prev ^ 0x7800_0000_0000_0002));
+            prev = h.wrapping_mul(31);
         }
-        out.push(bucket(h ^ 0x7700_0000_0000_0001));
-        out.push(bucket(h.rotate_left(17) ^ prev ^ 0x7800_0000_0000_0002));
-        prev = h.wrapping_mul(31);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shipped_model_loads() {
-        assert!(SHIPPED.is_some(), "model/classifier.bin must parse");
-    }
-
-    #[test]
-    fn roundtrip() {
-        let m = Model::quantize(0.5, &vec![0.25; DIM]);
-        let back = Model::from_bytes(&m.to_bytes()).map_err(|e| e.to_string());
-        assert!(back.is_ok());
-        assert!(Model::from_bytes(b"nope").is_err());
-    }
-
-    #[test]
-    fn windows_cover_long_text() {
-        let text = "a".repeat(5000);
-        let ws: Vec<&str> = windows(&text).collect();
-        assert!(ws.len() > 1);
-        assert!(ws.iter().all(|w| w.len() <= WINDOW));
-        assert_eq!(
-            ws.last().map(|w| w.as_ptr() as usize + w.len()),
-            Some(text.as_ptr() as usize + text.len())
-        );
-        assert_eq!(windows("short").count(), 1);
     }
 }

@@ -87,16 +87,63 @@ fn is_b64(b: u8) -> bool {
 /// Every decoding of `text` one layer deep.
 pub(crate) fn decode_once(text: &str, out: &mut Vec<Decoded>) {
     let bytes = text.as_bytes();
-    base64_runs(bytes, out);
-    hex_runs(bytes, out);
-    if let Some(d) = url_decode(text) {
-        out.push(d);
+    // One cheap pass decides which decoders can find anything: the longest run of base64
+    // characters, the longest sequence of two-digit hex tokens, and the escape characters.
+    let (mut percent, mut amp, mut backslash) = (false, false, false);
+    let (mut run, mut longest) = (0usize, 0usize);
+    let (mut token, mut token_hex, mut pairs, mut most_pairs) = (0usize, true, 0usize, 0usize);
+    for &b in bytes {
+        if is_b64(b) {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+        percent |= b == b'%';
+        amp |= b == b'&';
+        backslash |= b == b'\\';
+        if b == b' ' || b == b',' || b == b':' {
+            if token == 2 && token_hex {
+                pairs += 1;
+                most_pairs = most_pairs.max(pairs);
+            } else {
+                pairs = 0;
+            }
+            token = 0;
+            token_hex = true;
+        } else {
+            token += 1;
+            token_hex &= b.is_ascii_hexdigit();
+        }
     }
-    if let Some(d) = html_decode(text) {
-        out.push(d);
+    if longest >= MIN_RUN {
+        base64_runs(bytes, out);
     }
-    if let Some(d) = json_unescape(text) {
-        out.push(d);
+    if longest >= MIN_RUN || backslash || most_pairs + 1 >= MIN_RUN / 2 {
+        hex_runs(bytes, out);
+    }
+    if percent || amp || backslash {
+        // Escapes are decoded line by line, so that a few escapes in a long document do not
+        // make the whole document a second view.
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            let end = start + line.len();
+            for decoded in [
+                percent.then(|| url_decode(line)).flatten(),
+                amp.then(|| html_decode(line)).flatten(),
+                backslash.then(|| json_unescape(line)).flatten(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                out.push(Decoded {
+                    start,
+                    end,
+                    ..decoded
+                });
+            }
+            start = end;
+        }
     }
     if let Some(d) = rot13(text) {
         out.push(d);
@@ -411,20 +458,28 @@ fn rot13(text: &str) -> Option<Decoded> {
     let mut rotated = 0usize;
     let mut words = 0usize;
     for word in text
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .filter(|w| !w.is_empty())
+        .as_bytes()
+        .split(|b| !b.is_ascii_alphabetic())
+        .filter(|w| !w.is_empty() && w.len() <= 12)
     {
         words += 1;
         if words > 400 {
             break;
         }
-        let lower = word.to_ascii_lowercase();
-        if COMMON.contains(&lower.as_str()) {
-            plain += 1;
-        }
-        let rot: String = lower.bytes().map(|b| rot13_byte(b) as char).collect();
-        if COMMON.contains(&rot.as_str()) {
-            rotated += 1;
+        for common in COMMON {
+            if common.len() != word.len() {
+                continue;
+            }
+            if word.eq_ignore_ascii_case(common.as_bytes()) {
+                plain += 1;
+            }
+            if word
+                .iter()
+                .zip(common.bytes())
+                .all(|(w, c)| rot13_byte(w.to_ascii_lowercase()) == c)
+            {
+                rotated += 1;
+            }
         }
     }
     // Or by letter frequencies: English has about 38% of a, e, i, o, u among its letters; its
@@ -439,26 +494,19 @@ fn rot13(text: &str) -> Option<Decoded> {
         letters += usize::from(b.is_ascii_alphabetic());
     }
     let by_words = rotated >= 2 && rotated > plain;
-    let by_letters =
-        letters >= 12 && rot_vowels * 100 >= letters * 30 && vowels * 100 <= letters * 28;
+    let by_letters = letters >= 4 && rot_vowels > vowels;
     if !(by_words || (by_letters && rotated >= plain)) {
         return None;
     }
     let decoded: String = text
-        .bytes()
-        .map(|b| {
-            if b.is_ascii() {
-                rot13_byte(b) as char
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                rot13_byte(c as u8) as char
             } else {
-                '\u{FFFD}'
+                c
             }
         })
-        .collect();
-    // Keep non-ASCII characters as they were.
-    let decoded: String = decoded
-        .chars()
-        .zip(text.chars().chain(std::iter::repeat(' ')))
-        .map(|(d, o)| if o.is_ascii() { d } else { o })
         .collect();
     Some(Decoded {
         layer: Layer::Rot13,

@@ -131,14 +131,12 @@ pub(crate) fn normalize(src: &str) -> Normalized {
     };
     let mut buf: Vec<u8> = Vec::with_capacity(src.len() + 8);
     if src.is_ascii() {
-        for (i, &b) in src.as_bytes().iter().enumerate() {
-            let lower = b.to_ascii_lowercase();
-            if lower != b {
-                out.transforms.add(Transform::CaseFold);
-            }
-            buf.push(lower);
-            out.map.push(i as u32);
+        buf.extend_from_slice(src.as_bytes());
+        buf.make_ascii_lowercase();
+        if buf.as_slice() != src.as_bytes() {
+            out.transforms.add(Transform::CaseFold);
         }
+        out.map.extend(0..src.len() as u32);
     } else {
         unicode_pass(src, &mut buf, &mut out.map, &mut out.transforms);
     }
@@ -166,14 +164,26 @@ fn push_char(buf: &mut Vec<u8>, map: &mut Vec<u32>, c: char, at: usize) {
 }
 
 fn unicode_pass(src: &str, buf: &mut Vec<u8>, map: &mut Vec<u32>, tf: &mut Transforms) {
+    let bytes = src.as_bytes();
+    let mut skip_to = 0;
     for (at, c) in src.char_indices() {
+        if at < skip_to {
+            continue;
+        }
         if c.is_ascii() {
-            let lower = c.to_ascii_lowercase();
-            if lower != c {
+            // Copy the whole ASCII run at once.
+            let end = bytes[at..]
+                .iter()
+                .position(|b| !b.is_ascii())
+                .map_or(bytes.len(), |p| at + p);
+            let from = buf.len();
+            buf.extend_from_slice(&bytes[at..end]);
+            buf[from..].make_ascii_lowercase();
+            if buf[from..] != bytes[at..end] {
                 tf.add(Transform::CaseFold);
             }
-            buf.push(lower as u8);
-            map.push(at as u32);
+            map.extend(at as u32..end as u32);
+            skip_to = end;
             continue;
         }
         // Unicode tags (U+E0020..U+E007E) mirror ASCII and are invisible: "ASCII smuggling".
@@ -302,6 +312,9 @@ fn is_word_byte(b: u8) -> bool {
 /// has such words, also in short all-leet words (`15`, `70`). Pure numbers are left alone
 /// otherwise.
 fn leet_pass(buf: Vec<u8>, map: Vec<u32>, tf: &mut Transforms) -> (Vec<u8>, Vec<u32>) {
+    if !buf.iter().any(|b| leet_letter(*b).is_some()) {
+        return (buf, map);
+    }
     // Word ranges of [a-z0-9@$].
     let mut words: Vec<(usize, usize, bool, bool)> = Vec::new(); // (start, end, mixed, all_leet)
     let mut i = 0;

@@ -6,7 +6,7 @@
 //! trigger words, so that "ignore the noise in this signal" or "jailbreak themes for my iPhone"
 //! pass.
 
-use regex::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexSet};
 
 /// What a rule detects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub(crate) const RULES: &[Rule] = &[
         kind: Kind::Jailbreak,
         scope: Scope::Any,
         score: 0.95,
-        pattern: r#"\b(?:do anything now|(?:you are|you're|act as|play|become|pretend to be|called|named) ["']?(?:dan|stan|dude|aim|kevin|mongo tom|evil ?bot|evilgpt|unfiltered ?gpt|betterdan|antigpt|devgpt|jailbroken (?:ai|gpt|model|assistant))\b|\bdan (?:mode|prompt|jailbreak)|(?:developer|god|debug|jailbreak|unrestricted|unfiltered|dan|admin|sudo|root) mode (?:enabled|activated|on|engaged)|(?:enable|activate|enter|switch to|turn on) (?:the )?(?:developer|god|jailbreak|unrestricted|unfiltered|dan|sudo|admin|debug) mode)"#,
+        pattern: r#"\b(?:do anything now|(?:you are|you're|act as|play|become|pretend to be|called|named) ["']?(?:dan|stan|dude|aim|kevin|mongo tom|evil ?bot|evilgpt|unfiltered ?gpt|betterdan|antigpt|devgpt|jailbroken (?:ai|gpt|model|assistant))\b|\bdan (?:mode|prompt|jailbreak)|(?:god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|dan|evil) mode (?:enabled|activated|on|engaged)|developer mode (?:enabled|activated|engaged) ?[.:,]? ?(?:you|as|in this|from now|chatgpt|gpt)|(?:enable|activate|enter|switch to|turn on) (?:the )?(?:god|jailbreak|unrestricted|unfiltered|uncensored|dan|evil) mode|chatgpt with developer mode)"#,
     },
     Rule {
         id: "jailbreak-no-limits",
@@ -178,7 +178,7 @@ pub(crate) const RULES: &[Rule] = &[
         kind: Kind::SystemPromptExtraction,
         scope: Scope::Any,
         score: 0.7,
-        pattern: r"\bwhat (?:is|are|was|were) (?:your|the) (?:exact |full |original |initial |hidden |secret )*(?:system prompt|system message|initial instructions|original instructions|hidden instructions|secret instructions|instructions you were given)\b|\bwhat (?:were|was) you (?:told|instructed|programmed) (?:to do |before|at the (?:start|beginning)|not to)",
+        pattern: r"\bwhat (?:is|are|was|were) (?:your (?:exact |full |original |initial |hidden |secret )*(?:system prompt|system message|initial instructions|original instructions|hidden instructions|secret instructions|instructions)|the (?:exact |full |original |initial |hidden |secret )*(?:system prompt|system message|hidden instructions|secret instructions|instructions you were given))\b|\bwhat (?:were|was) you (?:told|instructed|programmed) (?:to do |before|at the (?:start|beginning)|not to)",
     },
     // --- indirect injection: instructions hidden in data --------------------------------------
     Rule {
@@ -352,7 +352,10 @@ impl Compiled {
     )]
     pub(crate) fn new() -> Self {
         let patterns: Vec<&str> = RULES.iter().map(|r| r.pattern).collect();
-        let set = regex::RegexSetBuilder::new(&patterns)
+        // ASCII classes and word boundaries (`unicode(false)`): the text is normalised to ASCII
+        // where it matters, and Unicode word boundaries would force the slow NFA engine.
+        let set = regex::bytes::RegexSetBuilder::new(&patterns)
+            .unicode(false)
             .size_limit(64 << 20)
             .dfa_size_limit(64 << 20)
             .build()
@@ -360,7 +363,8 @@ impl Compiled {
         let regexes = patterns
             .iter()
             .map(|p| {
-                regex::RegexBuilder::new(p)
+                regex::bytes::RegexBuilder::new(p)
+                    .unicode(false)
                     .size_limit(64 << 20)
                     .build()
                     .expect("invariant failed: built-in guard rules compile")
@@ -379,7 +383,7 @@ impl Compiled {
 
     /// Every rule that matches `text` (normalised), with the first match's span.
     pub(crate) fn scan(&self, text: &str, data: bool, hits: &mut Vec<Hit>) {
-        let matched = self.set.matches(text);
+        let matched = self.set.matches(text.as_bytes());
         if !matched.matched_any() {
             return;
         }
@@ -387,7 +391,7 @@ impl Compiled {
             if RULES[index].scope == Scope::Data && !data {
                 continue;
             }
-            if let Some(m) = self.regexes[index].find(text) {
+            if let Some(m) = self.regexes[index].find(text.as_bytes()) {
                 hits.push(Hit {
                     rule: index,
                     start: m.start(),
@@ -419,7 +423,14 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         for r in RULES {
-            assert!(Regex::new(r.pattern).is_ok(), "{}", r.id);
+            assert!(
+                regex::bytes::RegexBuilder::new(r.pattern)
+                    .unicode(false)
+                    .build()
+                    .is_ok(),
+                "{}",
+                r.id
+            );
         }
     }
 

@@ -5,7 +5,8 @@
 //! cargo run -p aegisclaw-guard --release --bin guard-train [-- --epochs N --data DIR --out FILE]
 //! ```
 //!
-//! Trains on the train splits (and the hand-written hard negatives), then chooses the
+//! Trains on the train splits (the hand-written hard negatives in `data/` are a test set, not
+//! training data: adding them hurt the validation splits), then chooses the
 //! classifier's bias on the validation splits: the highest worst-split F1 whose worst-split
 //! false-positive rate stays at or under 2.5%. Deterministic.
 
@@ -20,7 +21,7 @@ use aegisclaw_guard::{Example, Model, read_jsonl};
 const TRAIN: &[&str] = &[
     "s-labs-train.jsonl",
     "neuralchemy-train.jsonl",
-    "hard-negatives.jsonl",
+    "benign-code.jsonl",
 ];
 const VALIDATION: &[&str] = &["s-labs-validation.jsonl", "neuralchemy-validation.jsonl"];
 const MAX_FPR: f64 = 0.025;

@@ -217,3 +217,39 @@ fn hostile_inputs_stay_bounded() {
         let _ = scan(odd, &ScanContext::data(Plane::Tools, "x"));
     }
 }
+
+/// The hand-written hard negatives in `data/hard-negatives.jsonl` (not used for training): no
+/// rule fires on any of them. (The classifier's false positives on them are measured and
+/// reported in the README, not asserted.)
+#[test]
+fn rules_stay_quiet_on_the_hard_negative_set() {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/hard-negatives.jsonl");
+    let set = aegisclaw_guard::read_jsonl(&path).unwrap();
+    assert!(set.len() > 80);
+    for ex in set {
+        let r = scan(&ex.text, &ScanContext::input(Plane::Model));
+        let rules: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.detector == "rules")
+            .map(|f| f.rule.as_str())
+            .collect();
+        assert!(rules.is_empty(), "{}: {rules:?}", ex.text);
+    }
+}
+
+/// Ordinary code, commands, queries, data and names (hand-written in
+/// `data/benign-code-test.jsonl`, apart from the generated `benign-code.jsonl` the classifier
+/// trains on) pass: skills get code snippets as arguments.
+#[test]
+fn benign_code_passes() {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/benign-code-test.jsonl");
+    let set = aegisclaw_guard::read_jsonl(&path).unwrap();
+    assert!(set.len() >= 30);
+    for ex in set {
+        let r = scan(&ex.text, &ScanContext::input(Plane::Host));
+        assert_eq!(r.verdict, Verdict::Allow, "{}: {r:?}", ex.text);
+    }
+}
