@@ -28,19 +28,6 @@ fn ready(t: &TestHome, skills: &[&str]) {
     }
 }
 
-/// Turns the guard off on the host plane: for tests of approvals and isolation that run code
-/// snippets, which the guard's classifier may flag (its own tests measure it).
-fn guard_off(t: &TestHome) {
-    let config = t.path("config.toml");
-    let text_config = std::fs::read_to_string(&config).unwrap();
-    assert!(text_config.contains("host = \"block\""), "{text_config}");
-    std::fs::write(
-        &config,
-        text_config.replacen("host = \"block\"", "host = \"off\"", 1),
-    )
-    .unwrap();
-}
-
 fn simulate(t: &TestHome, args: &[&str]) -> (Option<i32>, Value) {
     let mut all = vec!["simulate"];
     all.extend_from_slice(&args[..1]);
@@ -316,7 +303,6 @@ fn a_denied_run_does_nothing_and_says_why() {
 fn an_unanswered_approval_expires_as_a_denial() {
     let t = TestHome::new();
     ready(&t, &["code-runner"]);
-    guard_off(&t);
     let config = t.path("config.toml");
     let text_config = std::fs::read_to_string(&config).unwrap();
     assert!(text_config.contains("timeout = \"5m\""), "{text_config}");
@@ -347,7 +333,6 @@ fn an_unanswered_approval_expires_as_a_denial() {
 fn a_grant_for_a_duration_covers_exactly_the_same_run() {
     let t = TestHome::new();
     ready(&t, &["code-runner"]);
-    guard_off(&t);
     let child = spawn_run(&t, &["code-runner", "--", "--code", "print(6*7)"]);
     let approval = pending(&t);
     let out = t.run(&[
@@ -385,7 +370,6 @@ fn a_grant_for_a_duration_covers_exactly_the_same_run() {
 fn code_runner_has_no_network_and_no_host_files() {
     let t = TestHome::new();
     ready(&t, &["code-runner"]);
-    guard_off(&t);
     let canary = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     canary.set_nonblocking(true).unwrap();
     let port = canary.local_addr().unwrap().port();
@@ -546,7 +530,6 @@ fn run_on_a_terminal(t: &TestHome, keys: &'static [u8]) -> (Option<i32>, String)
 fn the_terminal_prompt_shows_the_request_and_decides_it() {
     let t = TestHome::new();
     ready(&t, &["code-runner"]);
-    guard_off(&t);
     let (code, shown) = run_on_a_terminal(&t, b"a");
     assert_eq!(code, Some(0), "{shown}");
     for expected in [
