@@ -90,13 +90,21 @@ pub(crate) fn decode_once(text: &str, out: &mut Vec<Decoded>) {
     // One cheap pass decides which decoders can find anything: the longest run of base64
     // characters, the longest sequence of two-digit hex tokens, and the escape characters.
     let (mut percent, mut amp, mut backslash) = (false, false, false);
-    let (mut run, mut longest) = (0usize, 0usize);
+    // Runs of base64 characters (a newline continues a run: wrapped base64) of MIN_RUN or more.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut run_start = 0usize;
+    let mut run = 0usize;
     let (mut token, mut token_hex, mut pairs, mut most_pairs) = (0usize, true, 0usize, 0usize);
-    for &b in bytes {
-        if is_b64(b) {
+    for (i, &b) in bytes.iter().enumerate() {
+        if is_b64(b) || (b == b'\n' && run > 0) {
+            if run == 0 {
+                run_start = i;
+            }
             run += 1;
-            longest = longest.max(run);
         } else {
+            if run >= MIN_RUN {
+                runs.push((run_start, i));
+            }
             run = 0;
         }
         percent |= b == b'%';
@@ -116,10 +124,25 @@ pub(crate) fn decode_once(text: &str, out: &mut Vec<Decoded>) {
             token_hex &= b.is_ascii_hexdigit();
         }
     }
-    if longest >= MIN_RUN {
-        base64_runs(bytes, out);
+    if run >= MIN_RUN {
+        runs.push((run_start, bytes.len()));
     }
-    if longest >= MIN_RUN || backslash || most_pairs + 1 >= MIN_RUN / 2 {
+    let whole_hex =
+        (backslash && bytes.windows(2).any(|w| w == b"\\x")) || most_pairs + 1 >= MIN_RUN / 2;
+    for &(s, e) in &runs {
+        // Include padding after the run.
+        let e = (e + 2).min(bytes.len());
+        let from = out.len();
+        base64_runs(&bytes[s..e], out);
+        if !whole_hex {
+            hex_runs(&bytes[s..e], out);
+        }
+        for d in &mut out[from..] {
+            d.start += s;
+            d.end += s;
+        }
+    }
+    if whole_hex {
         hex_runs(bytes, out);
     }
     if percent || amp || backslash {
@@ -128,10 +151,17 @@ pub(crate) fn decode_once(text: &str, out: &mut Vec<Decoded>) {
         let mut start = 0;
         for line in text.split_inclusive('\n') {
             let end = start + line.len();
+            let lb = line.as_bytes();
             for decoded in [
-                percent.then(|| url_decode(line)).flatten(),
-                amp.then(|| html_decode(line)).flatten(),
-                backslash.then(|| json_unescape(line)).flatten(),
+                (percent && lb.contains(&b'%'))
+                    .then(|| url_decode(line))
+                    .flatten(),
+                (amp && lb.contains(&b'&'))
+                    .then(|| html_decode(line))
+                    .flatten(),
+                (backslash && lb.contains(&b'\\'))
+                    .then(|| json_unescape(line))
+                    .flatten(),
             ]
             .into_iter()
             .flatten()

@@ -141,7 +141,7 @@ pub(crate) fn normalize(src: &str) -> Normalized {
         unicode_pass(src, &mut buf, &mut out.map, &mut out.transforms);
     }
     let (buf, map) = leet_pass(buf, std::mem::take(&mut out.map), &mut out.transforms);
-    let (buf, map) = spacing_pass(&buf, &map, &mut out.transforms);
+    let (buf, map) = spacing_pass(buf, map, &mut out.transforms);
     // Every pass replaces ASCII with ASCII and copies whole UTF-8 sequences otherwise.
     out.text = String::from_utf8(buf)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -442,44 +442,54 @@ fn spaced_runs(buf: &[u8]) -> Vec<Run> {
 /// Collapses letter-spaced words (`i g n o r e  a l l`, `i.g.n.o.r.e`) when the text has at least
 /// one such run of four or more characters (then runs of two or three count too), and squeezes
 /// whitespace runs to one space.
-fn spacing_pass(buf: &[u8], map: &[u32], tf: &mut Transforms) -> (Vec<u8>, Vec<u32>) {
-    let runs = spaced_runs(buf);
+fn spacing_pass(mut buf: Vec<u8>, mut map: Vec<u32>, tf: &mut Transforms) -> (Vec<u8>, Vec<u32>) {
+    let runs = spaced_runs(&buf);
     let spaced = runs.iter().any(|r| r.chars >= 4);
-    let mut out = Vec::with_capacity(buf.len());
-    let mut omap = Vec::with_capacity(buf.len());
     let mut next_run = runs
         .iter()
         .filter(|r| r.chars >= 4 || (spaced && r.chars >= 2))
         .peekable();
+    // Compacts in place: the write index never passes the read index.
+    let n = buf.len();
+    let mut w = 0;
     let mut i = 0;
-    while i < buf.len() {
+    let mut last_space = false;
+    while i < n {
         if let Some(run) = next_run.peek()
             && run.start == i
         {
             tf.add(Transform::LetterSpacing);
             let mut k = run.start;
             while k < run.end {
-                out.push(buf[k]);
-                omap.push(map[k]);
+                buf[w] = buf[k];
+                map[w] = map[k];
+                w += 1;
                 k += 2;
             }
             i = run.end;
+            last_space = false;
             next_run.next();
             continue;
         }
         let b = buf[i];
         if b.is_ascii_whitespace() {
-            if out.last() != Some(&b' ') {
-                out.push(b' ');
-                omap.push(map[i]);
+            if !last_space {
+                buf[w] = b' ';
+                map[w] = map[i];
+                w += 1;
+                last_space = true;
             }
         } else {
-            out.push(b);
-            omap.push(map[i]);
+            buf[w] = b;
+            map[w] = map[i];
+            w += 1;
+            last_space = false;
         }
         i += 1;
     }
-    (out, omap)
+    buf.truncate(w);
+    map.truncate(w);
+    (buf, map)
 }
 
 #[cfg(test)]
