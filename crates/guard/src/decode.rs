@@ -524,7 +524,10 @@ fn rot13(text: &str) -> Option<Decoded> {
         letters += usize::from(b.is_ascii_alphabetic());
     }
     let by_words = rotated >= 2 && rotated > plain;
-    let by_letters = letters >= 4 && rot_vowels > vowels;
+    // Short texts that do not read as English prose (few vowels) also get a rot13 view: it costs
+    // little, and leetspeak or commands under rot13 have too few letters to tell.
+    let by_letters = letters >= 4
+        && (rot_vowels > vowels || (text.len() <= 1024 && vowels * 100 < letters * 36));
     if !(by_words || (by_letters && rotated >= plain)) {
         return None;
     }
