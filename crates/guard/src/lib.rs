@@ -36,7 +36,7 @@ use aegisclaw_core::{GuardConfig, GuardMode};
 use serde::{Deserialize, Serialize};
 
 pub use classifier::{Model, ModelError};
-pub use eval::{EvalReport, Example, read_jsonl};
+pub use eval::{EvalReport, Example, ReadError, read_jsonl};
 
 /// Score at or above which a text is flagged.
 pub const THRESHOLD: f32 = 0.5;
