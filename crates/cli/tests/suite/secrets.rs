@@ -633,6 +633,10 @@ fn set_on_a_terminal_asks_without_echoing() {
         assert!(n > 0, "no prompt: {}", text(&shown));
         shown.extend_from_slice(&buf[..n]);
     }
+    // The prompt is written just before echo is switched off (as every password prompt does);
+    // a person cannot type in that instant, but this test can, on a loaded machine. Give the
+    // terminal time to reach its no-echo state, as a person's reaction time would.
+    std::thread::sleep(Duration::from_millis(500));
     child
         .stdin
         .take()
