@@ -98,6 +98,15 @@ impl Runtime {
         for reason in &plan.reasons {
             decided = decided.reason(reason.to_string());
         }
+        // What the guard found (rule, place and decodings; never the argument's text).
+        for check in &plan.guard {
+            for f in &check.findings {
+                decided = decided.reason(format!(
+                    "guard {} on --{}: {} {:.2} ({})",
+                    check.verdict, check.argument, f.kind, f.score, f.detail
+                ));
+            }
+        }
         if let Some(refusal) = &plan.refusal {
             decided = decided.result(format!("refused: {refusal}"));
         }

@@ -668,6 +668,14 @@ fn the_guard_blocks_an_injection_in_an_argument() {
         text(&out.stderr)
     );
     assert!(text(&out.stdout).is_empty());
+    let log = audit(&t);
+    let decided = entries(&log, "policy.decide");
+    let reasons = decided[0]["reasons"].to_string();
+    assert!(reasons.contains("guard block on --name"), "{reasons}");
+    assert!(
+        !reasons.contains("system prompt"),
+        "the argument's text was logged: {reasons}"
+    );
     // A benign look-alike runs.
     let out = t.run(&["run", "hello-world", "--", "--name", "Ignore the noise"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
