@@ -35,7 +35,7 @@ pub use approval::{Answer, ApprovalRequest, Approver, Pending, RequestedScope, W
 pub use binding::binding;
 pub use error::{Error, Result};
 pub use plan::{GuardCheck, Mounts, Outcome, Plan, PlannedScope, PlannedSecret, SkillSummary};
-pub use run::{EXIT_REFUSED, RunResult, Streams};
+pub use run::{EXIT_REFUSED, RunResult, Streams, with_report};
 
 /// The pipeline, loaded for one home and configuration.
 #[derive(Debug)]

@@ -280,18 +280,7 @@ impl Runtime {
                 return Err(e);
             }
         };
-        let mut end = base("exec", Decision::Allow.as_str())
-            .result(report.exec.status.to_string())
-            .attr("exit_code", report.exec.code().to_string())
-            .attr("duration_ms", report.exec.duration.as_millis().to_string())
-            .attr("timed_out", report.exec.timed_out.to_string());
-        for (i, d) in report.exec.denials.iter().enumerate() {
-            end = end.attr(format!("denial.{i}"), d.to_string());
-        }
-        for d in &report.degraded {
-            end = end.attr(format!("degraded.{}", d.layer), d.reason.clone());
-        }
-        self.append_end(end);
+        self.append_end(with_report(base("exec", Decision::Allow.as_str()), &report));
         drop(staged);
         drop(lease);
         Ok(RunResult::Completed { run_id, report })
@@ -340,6 +329,23 @@ impl Runtime {
             tracing::warn!("the end of a run could not be recorded in the audit log: {e}");
         }
     }
+}
+
+/// `record` with how a run ended: status, exit code, duration, timeout, what the sandbox denied
+/// and which layers it went without. The same fields for every kind of run.
+pub fn with_report(record: Record, report: &RunReport) -> Record {
+    let mut record = record
+        .result(report.exec.status.to_string())
+        .attr("exit_code", report.exec.code().to_string())
+        .attr("duration_ms", report.exec.duration.as_millis().to_string())
+        .attr("timed_out", report.exec.timed_out.to_string());
+    for (i, d) in report.exec.denials.iter().enumerate() {
+        record = record.attr(format!("denial.{i}"), d.to_string());
+    }
+    for d in &report.degraded {
+        record = record.attr(format!("degraded.{}", d.layer), d.reason.clone());
+    }
+    record
 }
 
 /// A grant lasts what the human asked, at most what the policy allows.

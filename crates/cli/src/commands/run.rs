@@ -107,15 +107,7 @@ pub(crate) fn run(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
         RunResult::Completed { report, .. } => {
-            for denial in &report.exec.denials {
-                eprintln!("aegisclaw: {denial}");
-            }
-            for d in &report.degraded {
-                eprintln!(
-                    "aegisclaw: degraded: ran without {} ({})",
-                    d.layer, d.reason
-                );
-            }
+            crate::commands::sandbox::print_report_notes(report);
         }
     }
     if args.json {

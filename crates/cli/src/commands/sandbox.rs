@@ -287,30 +287,14 @@ fn run_command(ctx: &Ctx, args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // The run is over: the values are wiped from memory now.
     drop(lease);
-    let mut end = with_lease(audit_record(&recorded_spec, program, rest.len(), &run_id))
-        .result(report.exec.status.to_string())
-        .attr("exit_code", report.exec.code().to_string())
-        .attr("duration_ms", report.exec.duration.as_millis().to_string())
-        .attr("timed_out", report.exec.timed_out.to_string());
-    for (i, d) in report.exec.denials.iter().enumerate() {
-        end = end.attr(format!("denial.{i}"), d.to_string());
-    }
-    for d in &report.degraded {
-        end = end.attr(format!("degraded.{}", d.layer), d.reason.clone());
-    }
-    record_end(end);
+    record_end(aegisclaw_runtime::with_report(
+        with_lease(audit_record(&recorded_spec, program, rest.len(), &run_id)),
+        &report,
+    ));
     if args.json {
         println!("{}", serde_json::to_string(&summary(&report))?);
     } else {
-        for denial in &report.exec.denials {
-            eprintln!("aegisclaw: {denial}");
-        }
-        for d in &report.degraded {
-            eprintln!(
-                "aegisclaw: degraded: ran without {} ({})",
-                d.layer, d.reason
-            );
-        }
+        print_report_notes(&report);
     }
     std::io::stdout().flush()?;
     Ok(ExitCode::from((report.exec.code() & 0xff) as u8))
@@ -413,6 +397,19 @@ fn copy_redacted(
         }
     }
     let _ = writer.finish();
+}
+
+/// On stderr: what the sandbox denied the command and which layers it ran without.
+pub(crate) fn print_report_notes(report: &RunReport) {
+    for denial in &report.exec.denials {
+        eprintln!("aegisclaw: {denial}");
+    }
+    for d in &report.degraded {
+        eprintln!(
+            "aegisclaw: degraded: ran without {} ({})",
+            d.layer, d.reason
+        );
+    }
 }
 
 /// A fresh id tying a run's records together.

@@ -397,15 +397,7 @@ fn read_stdin() -> anyhow::Result<Vec<u8>> {
 
 /// Who is at the command line, for the audit log.
 fn actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| {
-            let uid = std::fs::metadata("/proc/self")
-                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
-                .unwrap_or(u32::MAX);
-            format!("uid{uid}")
-        });
-    format!("cli:{user}")
+    format!("cli:{}", crate::commands::user_name())
 }
 
 fn reveal_record(name: &SecretName, backend: &str) -> Record {
