@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::secrets::{files_containing, set_stdin};
 use crate::common::{TestHome, text};
 
 fn starter(name: &str) -> PathBuf {
@@ -562,27 +563,6 @@ fn the_terminal_prompt_shows_the_request_and_decides_it() {
     assert_eq!(statuses, ["denied", "approved"]);
 }
 
-/// Every file under `root` whose bytes contain `needle`.
-fn files_containing(root: &Path, needle: &[u8]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-            {
-                found.push(p);
-            }
-        }
-    }
-    found
-}
-
 #[test]
 fn a_granted_secret_reaches_only_its_run_as_a_file_and_never_shows_in_clear() {
     const TOKEN: &str = "tok-7f3a9c2e51b84d06a1f9";
@@ -591,12 +571,7 @@ fn a_granted_secret_reaches_only_its_run_as_a_file_and_never_shows_in_clear() {
     t.init();
     assert_eq!(t.run(&["secrets", "init"]).status.code(), Some(0));
     for (name, value) in [("API_TOKEN", TOKEN), ("OTHER_TOKEN", OTHER)] {
-        let out = t
-            .cmd(&["secrets", "set", name])
-            .write_stdin(value)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        set_stdin(&t, name, value);
     }
     // A skill granted API_TOKEN echoes it (plain and base64), and tries to read the other one.
     let dir = t.scratch().join("leaky");
@@ -638,7 +613,7 @@ fn a_granted_secret_reaches_only_its_run_as_a_file_and_never_shows_in_clear() {
     for value in [TOKEN, OTHER] {
         assert_eq!(
             files_containing(&t.home(), value.as_bytes()),
-            Vec::<PathBuf>::new()
+            Vec::<String>::new()
         );
     }
     let log = audit(&t);

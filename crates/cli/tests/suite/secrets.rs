@@ -22,7 +22,7 @@ fn initialised() -> TestHome {
     t
 }
 
-fn set_stdin(t: &TestHome, name: &str, value: &str) {
+pub(crate) fn set_stdin(t: &TestHome, name: &str, value: &str) {
     let out = t
         .cmd(&["secrets", "set", name])
         .write_stdin(value)
@@ -36,7 +36,7 @@ fn reveal(t: &TestHome, name: &str) -> std::process::Output {
 }
 
 /// Every file under `root` whose bytes contain `needle`.
-fn files_containing(root: &Path, needle: &[u8]) -> Vec<String> {
+pub(crate) fn files_containing(root: &Path, needle: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
     for entry in std::fs::read_dir(root).unwrap() {
         let path = entry.unwrap().path();
